@@ -1,0 +1,108 @@
+package io.github.attention.kernel;
+
+/**
+ * Scaled dot-product attention, {@code out = softmax(q·kᵀ·scale + mask)·v}, for every query head at once,
+ * computed in one fused pass with an online softmax (no {@code qLen × kvLen} score matrix is built).
+ *
+ * <h2>Layouts</h2>
+ * All arrays are row-major and token-major, and may be longer than needed: only the prefix described here
+ * is read or written.
+ * <ul>
+ *   <li>{@code q} and {@code out}: {@code [qLen][queryHeads][headDim]}, element {@code (i, h, d)} at
+ *       {@code (i * queryHeads + h) * headDim + d};
+ *   <li>{@code k} and {@code v}: {@code [kvLen][kvHeads][headDim]}, element {@code (j, g, d)} at
+ *       {@code (j * kvHeads + g) * headDim + d};
+ *   <li>{@code mask}: {@code null}, or an additive {@code [qLen][kvLen]} mask shared by every head, element
+ *       {@code (i, j)} at {@code i * kvLen + j}: {@code 0} keeps a key, {@code -Infinity} removes it, any other
+ *       finite value is added to the scaled score.
+ * </ul>
+ * Query head {@code h} reads key/value head {@code h / (queryHeads / kvHeads)}.
+ *
+ * <h2>Causal masking</h2>
+ * Causal masking is <em>bottom-right aligned</em>: query row {@code i} may see key {@code j} iff
+ * {@code j <= i + (kvLen - qLen)}. With {@code qLen == kvLen} this is ordinary causal prefill; with
+ * {@code qLen == 1} the single query sees every key (decoding one token over a KV cache); in general the
+ * queries are the last {@code qLen} positions of a {@code kvLen}-token sequence. The explicit mask, if any,
+ * applies in addition.
+ *
+ * <h2>Masked rows and non-finite values</h2>
+ * A query row that sees no key (every key removed by the causal rule or by {@code -Infinity} mask entries)
+ * outputs zeros, never NaN. Non-finite values in {@code q}, {@code k} and {@code v}, and {@code +Infinity} or
+ * NaN in {@code mask}, are not rejected: they propagate through IEEE 754 arithmetic, so the affected output
+ * rows typically become NaN or infinite. A key removed by the mask still has its value row multiplied by a
+ * weight of exactly zero, and {@code 0 × NaN} is NaN: do not rely on masking to hide non-finite data.
+ *
+ * <h2>Errors</h2>
+ * Every argument is checked before anything is written: on an exception {@code out} is untouched. Null arrays
+ * throw {@link NullPointerException}; non-positive lengths, arrays shorter than their shape, and an
+ * {@code out} that is the same array as an input throw {@link IllegalArgumentException}. Each message names
+ * the argument and gives the expected and actual size.
+ *
+ * <h2>Threads</h2>
+ * Kernels are stateless and thread-safe; each call runs on the calling thread and reuses per-thread scratch
+ * memory, so a steady stream of calls allocates nothing.
+ */
+public interface AttentionKernel {
+
+  /**
+   * Computes attention for all query heads and writes it to {@code out}.
+   *
+   * @param spec heads, head width, scale and causality
+   * @param qLen number of query rows (tokens), at least 1
+   * @param kvLen number of key/value rows (tokens), at least 1
+   * @param q queries, {@code [qLen][queryHeads][headDim]}, at least {@code qLen·queryHeads·headDim} long
+   * @param k keys, {@code [kvLen][kvHeads][headDim]}, at least {@code kvLen·kvHeads·headDim} long
+   * @param v values, {@code [kvLen][kvHeads][headDim]}, at least {@code kvLen·kvHeads·headDim} long
+   * @param mask {@code null} or an additive mask {@code [qLen][kvLen]}, at least {@code qLen·kvLen} long
+   * @param out output, {@code [qLen][queryHeads][headDim]}, at least {@code qLen·queryHeads·headDim} long;
+   *     the first {@code qLen·queryHeads·headDim} elements are overwritten, the rest are untouched
+   * @throws NullPointerException if {@code spec}, {@code q}, {@code k}, {@code v} or {@code out} is null
+   * @throws IllegalArgumentException if a length is not positive, a shape's size overflows an
+   *     {@code int}, an array is too short, or {@code out} is the same array as {@code q}, {@code k},
+   *     {@code v} or {@code mask}
+   */
+  void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
+      float[] out);
+
+  /**
+   * A short name of this backend, for logs and reports: {@code "scalar"}, or {@code "vector-512"} and the
+   * like, where the number is the SIMD width in bits.
+   *
+   * @return the backend's name
+   */
+  String name();
+
+  /**
+   * The plain-Java kernel. It runs the same blocked, online-softmax algorithm as {@link #vector()} with
+   * scalar loops, so comparing the two measures what SIMD alone brings. Works on every JVM.
+   *
+   * @return the scalar kernel
+   */
+  static AttentionKernel scalar() {
+    return KernelLookup.scalar();
+  }
+
+  /**
+   * The Vector API kernel, using the preferred species of this machine (system property
+   * {@code attention.vector.bits} = 128, 256 or 512 forces a narrower one, for testing).
+   *
+   * @return the vector kernel
+   * @throws UnsupportedOperationException if the {@code jdk.incubator.vector} module is not readable (start
+   *     the JVM with {@code --add-modules jdk.incubator.vector})
+   */
+  static AttentionKernel vector() {
+    return KernelLookup.vector();
+  }
+
+  /**
+   * The fastest kernel available: {@link #vector()} when the {@code jdk.incubator.vector} module is readable
+   * and its preferred species is at least 256 bits wide, otherwise {@link #scalar()}. The reason for falling
+   * back is logged once, at level {@code WARNING} (module present but unusable) or {@code INFO} (module not
+   * added), through {@link System.Logger} {@code io.github.attention.kernel}.
+   *
+   * @return the chosen kernel
+   */
+  static AttentionKernel best() {
+    return KernelLookup.best();
+  }
+}

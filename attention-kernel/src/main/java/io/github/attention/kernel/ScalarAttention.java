@@ -1,0 +1,119 @@
+package io.github.attention.kernel;
+
+/**
+ * The scalar backend: {@link TiledAttention}'s blocked online-softmax algorithm with plain Java loops, the
+ * same blocks and the same order of operations as {@link VectorAttention}, so the two differ only in SIMD.
+ */
+final class ScalarAttention extends TiledAttention {
+
+  static final ScalarAttention INSTANCE = new ScalarAttention();
+
+  private ScalarAttention() {}
+
+  @Override
+  public String name() {
+    return "scalar";
+  }
+
+  @Override
+  int keyStep() {
+    return 1;
+  }
+
+  @Override
+  int dimStep() {
+    return 1;
+  }
+
+  @Override
+  void packKeys(float[] k, int kvStride, int offset, int n, int width, int headDim, float[] kt) {
+    for (int j = 0; j < n; j++) {
+      int src = offset + j * kvStride;
+      for (int d = 0; d < headDim; d++) {
+        kt[d * KEY_BLOCK + j] = k[src + d];
+      }
+    }
+  }
+
+  @Override
+  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int width, float[] s) {
+    for (int r = 0; r < rows; r++) {
+      int qr = qOffset[r];
+      int sr = r * KEY_BLOCK;
+      for (int j = 0; j < width; j++) {
+        s[sr + j] = 0f;
+      }
+      for (int d = 0; d < headDim; d++) {
+        float qd = q[qr + d];
+        int kd = d * KEY_BLOCK;
+        for (int j = 0; j < width; j++) {
+          s[sr + j] += qd * kt[kd + j];
+        }
+      }
+    }
+  }
+
+  @Override
+  void softmax(float[] s, int rows, int width, int[] limit, float scale, float[] mask, int[] maskOffset,
+      float[] max, float[] sum, float[] alpha) {
+    for (int r = 0; r < rows; r++) {
+      int sr = r * KEY_BLOCK;
+      int visible = limit[r];
+      int mr = maskOffset[r];
+      float blockMax = Float.NEGATIVE_INFINITY;
+      for (int j = 0; j < width; j++) {
+        float x;
+        if (j < visible) {
+          x = s[sr + j] * scale;
+          if (mr >= 0) {
+            x += mask[mr + j];
+          }
+        } else {
+          x = Float.NEGATIVE_INFINITY;
+        }
+        s[sr + j] = x;
+        blockMax = x > blockMax ? x : blockMax;
+      }
+      float oldMax = max[r];
+      float newMax = blockMax > oldMax ? blockMax : oldMax;
+      if (newMax == Float.NEGATIVE_INFINITY) {
+        // Nothing visible yet: weights are zero and the (zero) accumulator needs no rescaling.
+        alpha[r] = 1f;
+        for (int j = 0; j < width; j++) {
+          s[sr + j] = 0f;
+        }
+        continue;
+      }
+      float blockSum = 0f;
+      for (int j = 0; j < width; j++) {
+        float p = (float) Math.exp(s[sr + j] - newMax);
+        s[sr + j] = p;
+        blockSum += p;
+      }
+      float a = (float) Math.exp(oldMax - newMax);
+      alpha[r] = a;
+      sum[r] = sum[r] * a + blockSum;
+      max[r] = newMax;
+    }
+  }
+
+  @Override
+  void accumulate(float[] p, int rows, int n, float[] v, int vOffset, int kvStride, int headDim,
+      float[] alpha, float[] o, int oStride) {
+    for (int r = 0; r < rows; r++) {
+      int or = r * oStride;
+      float a = alpha[r];
+      for (int d = 0; d < headDim; d++) {
+        o[or + d] *= a;
+      }
+      int pr = r * KEY_BLOCK;
+      for (int j = 0; j < n; j++) {
+        float w = p[pr + j];
+        int vj = vOffset + j * kvStride;
+        for (int d = 0; d < headDim; d++) {
+          o[or + d] += w * v[vj + d];
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,426 @@
+package io.github.attention.kernel;
+
+import java.lang.System.Logger.Level;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API backend of {@link TiledAttention}. Only {@link KernelLookup} creates it, after checking
+ * that {@code jdk.incubator.vector} is readable: this is the only class that links the Vector API.
+ *
+ * <p>Scores use a 4 × 4 register tile (4 rows × 4 vectors of keys, 16 accumulators): per head dimension,
+ * 4 broadcasts of query values and 4 loads of transposed keys feed 16 FMAs. The P·V product uses the same
+ * tile shape over (rows × vectors of the head dimension), reading V straight from the caller's array.
+ */
+final class VectorAttention extends TiledAttention {
+
+  /** System property forcing a narrower species (128, 256 or 512 bits), so tests can cover each width. */
+  static final String BITS_PROPERTY = "attention.vector.bits";
+
+  private static final VectorSpecies<Float> F = chooseSpecies();
+  private static final int L = F.length();
+  private static final int STRIP = 4 * L;
+
+  VectorAttention() {}
+
+  /** @return the width in bits of the species this backend uses */
+  static int vectorBits() {
+    return F.vectorBitSize();
+  }
+
+  private static VectorSpecies<Float> chooseSpecies() {
+    VectorSpecies<Float> preferred = FloatVector.SPECIES_PREFERRED;
+    // A key block must hold whole 4-vector strips: wider species than 512 bits are capped.
+    if (preferred.vectorBitSize() > 512) {
+      preferred = FloatVector.SPECIES_512;
+    }
+    String forced = System.getProperty(BITS_PROPERTY);
+    if (forced == null) {
+      return preferred;
+    }
+    VectorSpecies<Float> species = switch (forced.trim()) {
+      case "128" -> FloatVector.SPECIES_128;
+      case "256" -> FloatVector.SPECIES_256;
+      case "512" -> FloatVector.SPECIES_512;
+      default -> null;
+    };
+    if (species == null || species.vectorBitSize() > preferred.vectorBitSize()) {
+      System.getLogger("io.github.attention.kernel").log(Level.WARNING,
+          "ignoring -D" + BITS_PROPERTY + "=" + forced + ": expected 128, 256 or 512, at most the preferred "
+              + preferred.vectorBitSize() + " bits");
+      return preferred;
+    }
+    return species;
+  }
+
+  @Override
+  public String name() {
+    return "vector-" + F.vectorBitSize();
+  }
+
+  @Override
+  int keyStep() {
+    return STRIP;
+  }
+
+  @Override
+  int dimStep() {
+    return L;
+  }
+
+  /**
+   * Transposes keys in tiles of L keys × L dimensions with log2(L) rounds of two-vector lane selection
+   * ({@code selectFrom(v1, v2)}, one {@code vpermt2ps} on AVX-512): round t swaps bit t of the key index with
+   * bit t of the lane index, so afterwards row {@code i} holds dimension {@code i} of the tile's L keys. The
+   * first round reads the keys (masked, for a partial last tile of dimensions; keys past {@code n} read as
+   * zero), middle rounds go through a small per-thread tile in L1, the last writes {@code kt}. Each round is
+   * one small loop: a fully unrolled tile is too big for the JIT to compile well.
+   */
+  @Override
+  void packKeys(float[] k, int kvStride, int offset, int n, int width, int headDim, float[] kt) {
+    float[] tile = tile();
+    for (int j0 = 0; j0 < width; j0 += L) {
+      int keys = Math.min(L, n - j0);
+      for (int d0 = 0; d0 < headDim; d0 += L) {
+        int dims = Math.min(L, headDim - d0);
+        int src = offset + j0 * kvStride + d0;
+        int dst = d0 * KEY_BLOCK + j0;
+        for (int t = 0; t < ROUNDS; t++) {
+          FloatVector low = FloatVector.fromArray(F, SWAP_LOW, t * L);
+          FloatVector high = FloatVector.fromArray(F, SWAP_HIGH, t * L);
+          int bit = 1 << t;
+          for (int pair = 0; pair < L / 2; pair++) {
+            int i = ((pair >> t) << (t + 1)) | (pair & (bit - 1));
+            int j = i | bit;
+            FloatVector a;
+            FloatVector b;
+            if (t == 0) {
+              a = keyRow(k, src, kvStride, i, keys, dims);
+              b = keyRow(k, src, kvStride, j, keys, dims);
+            } else {
+              a = FloatVector.fromArray(F, tile, i * L);
+              b = FloatVector.fromArray(F, tile, j * L);
+            }
+            FloatVector x = low.selectFrom(a, b);
+            FloatVector y = high.selectFrom(a, b);
+            if (t == ROUNDS - 1) {
+              if (i < dims) {
+                x.intoArray(kt, dst + i * KEY_BLOCK);
+              }
+              if (j < dims) {
+                y.intoArray(kt, dst + j * KEY_BLOCK);
+              }
+            } else {
+              x.intoArray(tile, i * L);
+              y.intoArray(tile, j * L);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private static FloatVector keyRow(float[] k, int src, int kvStride, int i, int keys, int dims) {
+    if (i >= keys) {
+      return FloatVector.zero(F);
+    }
+    return dims == L
+        ? FloatVector.fromArray(F, k, src + i * kvStride)
+        : FloatVector.fromArray(F, k, src + i * kvStride, F.indexInRange(0, dims));
+  }
+
+  private static final int ROUNDS = Integer.numberOfTrailingZeros(L);
+  /** Lane selectors of transposition round t at {@code [t * L, (t + 1) * L)}, as {@code selectFrom} wants. */
+  private static final float[] SWAP_LOW = swapIndexes(false);
+  private static final float[] SWAP_HIGH = swapIndexes(true);
+  private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[L * L]);
+
+  private static float[] tile() {
+    return TILE.get();
+  }
+
+  private static float[] swapIndexes(boolean high) {
+    float[] indexes = new float[ROUNDS * L];
+    for (int t = 0; t < ROUNDS; t++) {
+      int bit = 1 << t;
+      for (int p = 0; p < L; p++) {
+        boolean set = (p & bit) != 0;
+        indexes[t * L + p] = high ? (set ? L + p : p + bit) : (set ? L + p - bit : p);
+      }
+    }
+    return indexes;
+  }
+
+  @Override
+  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int width, float[] s) {
+    int r = 0;
+    for (; r < (rows & -4); r += 4) {
+      for (int c = 0; c < width; c += STRIP) {
+        scores4x4(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, c, s,
+            r * KEY_BLOCK + c);
+      }
+    }
+    for (; r < rows; r++) {
+      for (int c = 0; c < width; c += STRIP) {
+        scores1x4(q, qOffset[r], headDim, kt, c, s, r * KEY_BLOCK + c);
+      }
+    }
+  }
+
+  private static void scores4x4(float[] q, int q0, int q1, int q2, int q3, int headDim, float[] kt, int c,
+      float[] s, int dst) {
+    FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    for (int d = 0; d < headDim; d++) {
+      int kd = d * KEY_BLOCK + c;
+      FloatVector k0 = FloatVector.fromArray(F, kt, kd);
+      FloatVector k1 = FloatVector.fromArray(F, kt, kd + L);
+      FloatVector k2 = FloatVector.fromArray(F, kt, kd + 2 * L);
+      FloatVector k3 = FloatVector.fromArray(F, kt, kd + 3 * L);
+      FloatVector b = FloatVector.broadcast(F, q[q0 + d]);
+      a00 = k0.fma(b, a00);
+      a01 = k1.fma(b, a01);
+      a02 = k2.fma(b, a02);
+      a03 = k3.fma(b, a03);
+      b = FloatVector.broadcast(F, q[q1 + d]);
+      a10 = k0.fma(b, a10);
+      a11 = k1.fma(b, a11);
+      a12 = k2.fma(b, a12);
+      a13 = k3.fma(b, a13);
+      b = FloatVector.broadcast(F, q[q2 + d]);
+      a20 = k0.fma(b, a20);
+      a21 = k1.fma(b, a21);
+      a22 = k2.fma(b, a22);
+      a23 = k3.fma(b, a23);
+      b = FloatVector.broadcast(F, q[q3 + d]);
+      a30 = k0.fma(b, a30);
+      a31 = k1.fma(b, a31);
+      a32 = k2.fma(b, a32);
+      a33 = k3.fma(b, a33);
+    }
+    int d1 = dst + KEY_BLOCK;
+    int d2 = d1 + KEY_BLOCK;
+    int d3 = d2 + KEY_BLOCK;
+    a00.intoArray(s, dst);
+    a01.intoArray(s, dst + L);
+    a02.intoArray(s, dst + 2 * L);
+    a03.intoArray(s, dst + 3 * L);
+    a10.intoArray(s, d1);
+    a11.intoArray(s, d1 + L);
+    a12.intoArray(s, d1 + 2 * L);
+    a13.intoArray(s, d1 + 3 * L);
+    a20.intoArray(s, d2);
+    a21.intoArray(s, d2 + L);
+    a22.intoArray(s, d2 + 2 * L);
+    a23.intoArray(s, d2 + 3 * L);
+    a30.intoArray(s, d3);
+    a31.intoArray(s, d3 + L);
+    a32.intoArray(s, d3 + 2 * L);
+    a33.intoArray(s, d3 + 3 * L);
+  }
+
+  private static void scores1x4(float[] q, int q0, int headDim, float[] kt, int c, float[] s, int dst) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    for (int d = 0; d < headDim; d++) {
+      int kd = d * KEY_BLOCK + c;
+      FloatVector b = FloatVector.broadcast(F, q[q0 + d]);
+      a0 = FloatVector.fromArray(F, kt, kd).fma(b, a0);
+      a1 = FloatVector.fromArray(F, kt, kd + L).fma(b, a1);
+      a2 = FloatVector.fromArray(F, kt, kd + 2 * L).fma(b, a2);
+      a3 = FloatVector.fromArray(F, kt, kd + 3 * L).fma(b, a3);
+    }
+    a0.intoArray(s, dst);
+    a1.intoArray(s, dst + L);
+    a2.intoArray(s, dst + 2 * L);
+    a3.intoArray(s, dst + 3 * L);
+  }
+
+
+  @Override
+  void softmax(float[] s, int rows, int width, int[] limit, float scale, float[] mask, int[] maskOffset,
+      float[] max, float[] sum, float[] alpha) {
+    FloatVector minusInf = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+    for (int r = 0; r < rows; r++) {
+      int sr = r * KEY_BLOCK;
+      int visible = limit[r];
+      int mr = maskOffset[r];
+      FloatVector vmax = minusInf;
+      for (int c = 0; c < width; c += L) {
+        FloatVector x = FloatVector.fromArray(F, s, sr + c).mul(scale);
+        if (c + L <= visible) {
+          if (mr >= 0) {
+            x = x.add(FloatVector.fromArray(F, mask, mr + c));
+          }
+        } else {
+          VectorMask<Float> seen = F.indexInRange(c, visible);
+          if (mr >= 0) {
+            x = x.add(FloatVector.fromArray(F, mask, mr + c, seen));
+          }
+          x = minusInf.blend(x, seen);
+        }
+        x.intoArray(s, sr + c);
+        vmax = vmax.blend(x, x.compare(VectorOperators.GT, vmax));
+      }
+      float oldMax = max[r];
+      float blockMax = vmax.reduceLanes(VectorOperators.MAX);
+      float newMax = blockMax > oldMax ? blockMax : oldMax;
+      if (newMax == Float.NEGATIVE_INFINITY) {
+        // Nothing visible yet: weights are zero and the (zero) accumulator needs no rescaling.
+        alpha[r] = 1f;
+        FloatVector zero = FloatVector.zero(F);
+        for (int c = 0; c < width; c += L) {
+          zero.intoArray(s, sr + c);
+        }
+        continue;
+      }
+      FloatVector shift = FloatVector.broadcast(F, newMax);
+      FloatVector vsum = FloatVector.zero(F);
+      for (int c = 0; c < width; c += L) {
+        FloatVector p = FloatVector.fromArray(F, s, sr + c).sub(shift).lanewise(VectorOperators.EXP);
+        p.intoArray(s, sr + c);
+        vsum = vsum.add(p);
+      }
+      float a = (float) Math.exp(oldMax - newMax);
+      alpha[r] = a;
+      sum[r] = sum[r] * a + vsum.reduceLanes(VectorOperators.ADD);
+      max[r] = newMax;
+    }
+  }
+
+  @Override
+  void accumulate(float[] p, int rows, int n, float[] v, int vOffset, int kvStride, int headDim,
+      float[] alpha, float[] o, int oStride) {
+    for (int r = 0; r < rows; r++) {
+      float a = alpha[r];
+      if (a != 1f) {
+        for (int c = r * oStride, end = c + oStride; c < end; c += L) {
+          FloatVector.fromArray(F, o, c).mul(a).intoArray(o, c);
+        }
+      }
+    }
+    int strips = headDim / STRIP * STRIP;
+    int r = 0;
+    for (; r < (rows & -4); r += 4) {
+      int c = 0;
+      for (; c < strips; c += STRIP) {
+        accumulate4x4(p, r, n, v, vOffset + c, kvStride, o, r * oStride + c, oStride);
+      }
+      for (; c < headDim; c += L) {
+        accumulate4x1(p, r, n, v, vOffset + c, kvStride, headDim - c, o, r * oStride + c, oStride);
+      }
+    }
+    for (; r < rows; r++) {
+      for (int c = 0; c < headDim; c += L) {
+        accumulate1x1(p, r, n, v, vOffset + c, kvStride, headDim - c, o, r * oStride + c);
+      }
+    }
+  }
+
+  private static void accumulate4x4(float[] p, int r, int n, float[] v, int vAt, int kvStride,
+      float[] o, int oAt, int oStride) {
+    FloatVector o00 = FloatVector.fromArray(F, o, oAt);
+    FloatVector o01 = FloatVector.fromArray(F, o, oAt + L);
+    FloatVector o02 = FloatVector.fromArray(F, o, oAt + 2 * L);
+    FloatVector o03 = FloatVector.fromArray(F, o, oAt + 3 * L);
+    int o1 = oAt + oStride;
+    FloatVector o10 = FloatVector.fromArray(F, o, o1);
+    FloatVector o11 = FloatVector.fromArray(F, o, o1 + L);
+    FloatVector o12 = FloatVector.fromArray(F, o, o1 + 2 * L);
+    FloatVector o13 = FloatVector.fromArray(F, o, o1 + 3 * L);
+    int o2 = o1 + oStride;
+    FloatVector o20 = FloatVector.fromArray(F, o, o2);
+    FloatVector o21 = FloatVector.fromArray(F, o, o2 + L);
+    FloatVector o22 = FloatVector.fromArray(F, o, o2 + 2 * L);
+    FloatVector o23 = FloatVector.fromArray(F, o, o2 + 3 * L);
+    int o3 = o2 + oStride;
+    FloatVector o30 = FloatVector.fromArray(F, o, o3);
+    FloatVector o31 = FloatVector.fromArray(F, o, o3 + L);
+    FloatVector o32 = FloatVector.fromArray(F, o, o3 + 2 * L);
+    FloatVector o33 = FloatVector.fromArray(F, o, o3 + 3 * L);
+    int p0 = r * KEY_BLOCK;
+    for (int j = 0; j < n; j++) {
+      int vj = vAt + j * kvStride;
+      FloatVector v0 = FloatVector.fromArray(F, v, vj);
+      FloatVector v1 = FloatVector.fromArray(F, v, vj + L);
+      FloatVector v2 = FloatVector.fromArray(F, v, vj + 2 * L);
+      FloatVector v3 = FloatVector.fromArray(F, v, vj + 3 * L);
+      FloatVector w = FloatVector.broadcast(F, p[p0 + j]);
+      o00 = v0.fma(w, o00);
+      o01 = v1.fma(w, o01);
+      o02 = v2.fma(w, o02);
+      o03 = v3.fma(w, o03);
+      w = FloatVector.broadcast(F, p[p0 + KEY_BLOCK + j]);
+      o10 = v0.fma(w, o10);
+      o11 = v1.fma(w, o11);
+      o12 = v2.fma(w, o12);
+      o13 = v3.fma(w, o13);
+      w = FloatVector.broadcast(F, p[p0 + 2 * KEY_BLOCK + j]);
+      o20 = v0.fma(w, o20);
+      o21 = v1.fma(w, o21);
+      o22 = v2.fma(w, o22);
+      o23 = v3.fma(w, o23);
+      w = FloatVector.broadcast(F, p[p0 + 3 * KEY_BLOCK + j]);
+      o30 = v0.fma(w, o30);
+      o31 = v1.fma(w, o31);
+      o32 = v2.fma(w, o32);
+      o33 = v3.fma(w, o33);
+    }
+    o00.intoArray(o, oAt);
+    o01.intoArray(o, oAt + L);
+    o02.intoArray(o, oAt + 2 * L);
+    o03.intoArray(o, oAt + 3 * L);
+    o10.intoArray(o, o1);
+    o11.intoArray(o, o1 + L);
+    o12.intoArray(o, o1 + 2 * L);
+    o13.intoArray(o, o1 + 3 * L);
+    o20.intoArray(o, o2);
+    o21.intoArray(o, o2 + L);
+    o22.intoArray(o, o2 + 2 * L);
+    o23.intoArray(o, o2 + 3 * L);
+    o30.intoArray(o, o3);
+    o31.intoArray(o, o3 + L);
+    o32.intoArray(o, o3 + 2 * L);
+    o33.intoArray(o, o3 + 3 * L);
+  }
+
+  /** Like {@link #accumulate4x4} for one vector of the head dimension, of which {@code valid} lanes exist. */
+  private static void accumulate4x1(float[] p, int r, int n, float[] v, int vAt, int kvStride, int valid,
+      float[] o, int oAt, int oStride) {
+    VectorMask<Float> lanes = F.indexInRange(0, valid);
+    int o1 = oAt + oStride;
+    int o2 = o1 + oStride;
+    int o3 = o2 + oStride;
+    FloatVector x0 = FloatVector.fromArray(F, o, oAt);
+    FloatVector x1 = FloatVector.fromArray(F, o, o1);
+    FloatVector x2 = FloatVector.fromArray(F, o, o2);
+    FloatVector x3 = FloatVector.fromArray(F, o, o3);
+    int p0 = r * KEY_BLOCK;
+    for (int j = 0; j < n; j++) {
+      FloatVector vj = FloatVector.fromArray(F, v, vAt + j * kvStride, lanes);
+      x0 = vj.fma(FloatVector.broadcast(F, p[p0 + j]), x0);
+      x1 = vj.fma(FloatVector.broadcast(F, p[p0 + KEY_BLOCK + j]), x1);
+      x2 = vj.fma(FloatVector.broadcast(F, p[p0 + 2 * KEY_BLOCK + j]), x2);
+      x3 = vj.fma(FloatVector.broadcast(F, p[p0 + 3 * KEY_BLOCK + j]), x3);
+    }
+    x0.intoArray(o, oAt);
+    x1.intoArray(o, o1);
+    x2.intoArray(o, o2);
+    x3.intoArray(o, o3);
+  }
+
+  private static void accumulate1x1(float[] p, int r, int n, float[] v, int vAt, int kvStride, int valid,
+      float[] o, int oAt) {
+    VectorMask<Float> lanes = F.indexInRange(0, valid);
+    FloatVector x = FloatVector.fromArray(F, o, oAt);
+    int p0 = r * KEY_BLOCK;
+    for (int j = 0; j < n; j++) {
+      x = FloatVector.fromArray(F, v, vAt + j * kvStride, lanes)
+          .fma(FloatVector.broadcast(F, p[p0 + j]), x);
+    }
+    x.intoArray(o, oAt);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Fused, online-softmax attention kernels for the CPU: a plain-Java scalar backend and a backend on the
+ * JDK Vector API ({@code jdk.incubator.vector}).
+ *
+ * <p>The Vector API module is optional at run time: a program started without
+ * {@code --add-modules jdk.incubator.vector} still works and gets the scalar kernel from
+ * {@link io.github.attention.kernel.AttentionKernel#best()}.
+ */
+module io.github.attention.kernel {
+  requires static jdk.incubator.vector;
+
+  exports io.github.attention.kernel;
+}
