@@ -25,10 +25,10 @@ final class ScalarAttention extends TiledAttention {
     return 1;
   }
 
-  @Override
-  void packKeys(float[] k, int kvStride, int offset, int n, int width, int headDim, float[] kt) {
+  /** Writes key {@code j < n} (at {@code k[offset + j·stride ..]}) to {@code kt[d * KEY_BLOCK + j]}. */
+  static void transposeKeys(float[] k, int stride, int offset, int n, int headDim, float[] kt) {
     for (int j = 0; j < n; j++) {
-      int src = offset + j * kvStride;
+      int src = offset + j * stride;
       for (int d = 0; d < headDim; d++) {
         kt[d * KEY_BLOCK + j] = k[src + d];
       }
@@ -36,7 +36,9 @@ final class ScalarAttention extends TiledAttention {
   }
 
   @Override
-  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int width, float[] s) {
+  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] keys, int keyOffset, int stride,
+      int n, int width, float[] kt, float[] s) {
+    transposeKeys(keys, stride, keyOffset, n, headDim, kt);
     for (int r = 0; r < rows; r++) {
       int qr = qOffset[r];
       int sr = r * KEY_BLOCK;
@@ -98,20 +100,25 @@ final class ScalarAttention extends TiledAttention {
   }
 
   @Override
-  void accumulate(float[] p, int rows, int n, float[] v, int vOffset, int kvStride, int headDim,
-      float[] alpha, float[] o, int oStride) {
+  boolean readsInPlace(int rows, int headDim) {
+    return false;
+  }
+
+  @Override
+  void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
+      float[] alpha, float[] o, int stride) {
     for (int r = 0; r < rows; r++) {
-      int or = r * oStride;
+      int or = r * stride;
       float a = alpha[r];
-      for (int d = 0; d < headDim; d++) {
+      for (int d = 0; d < stride; d++) {
         o[or + d] *= a;
       }
       int pr = r * KEY_BLOCK;
       for (int j = 0; j < n; j++) {
         float w = p[pr + j];
-        int vj = vOffset + j * kvStride;
-        for (int d = 0; d < headDim; d++) {
-          o[or + d] += w * v[vj + d];
+        int vj = valueOffset + j * valueStride;
+        for (int d = 0; d < stride; d++) {
+          o[or + d] += w * values[vj + d];
         }
       }
     }

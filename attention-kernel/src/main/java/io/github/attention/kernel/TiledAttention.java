@@ -11,9 +11,9 @@ import java.util.Arrays;
  * heads sharing a KV head reuse each key block. For every visible key block the task
  *
  * <ol>
- *   <li>packs the keys transposed into {@code kt[d][key]}, so SIMD lanes run across keys and the score
- *       dot products need no horizontal reduction;
- *   <li>computes raw scores {@code s[r][key] = q_r · k_key};
+ *   <li>packs the block's keys and values contiguously (all heads of the task at once, in address order);
+ *   <li>computes raw scores {@code s[r][key] = q_r · k_key}, normally by transposing the keys into
+ *       {@code kt[d][key]} so SIMD lanes run across keys and no dot product needs a horizontal reduction;
  *   <li>scales, masks, takes the block's row maximum, rescales the running sum and exponentiates in place,
  *       turning scores into unnormalized weights {@code p};
  *   <li>rescales the output accumulator by {@code exp(oldMax - newMax)} and adds {@code p · V}.
@@ -28,7 +28,7 @@ abstract class TiledAttention implements AttentionKernel {
   /** Keys per block. A multiple of every backend's {@link #keyStep()}. */
   static final int KEY_BLOCK = 64;
   /** Rows (query rows × heads of a group) per task, when the group is not larger. */
-  static final int ROW_TARGET = 64;
+  static final int ROW_TARGET = 256;
 
   private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
@@ -39,13 +39,13 @@ abstract class TiledAttention implements AttentionKernel {
   abstract int dimStep();
 
   /**
-   * Writes key {@code j < n} (at {@code k[offset + j·kvStride ..]}) to {@code kt[d * KEY_BLOCK + j]}. Columns
-   * {@code n .. width-1} may hold anything: their scores are replaced by {@code -∞} in {@link #softmax}.
+   * Raw scores {@code s[r * KEY_BLOCK + j] = Σ_d q[qOffset[r] + d] · keys[keyOffset + j·stride + d]} for
+   * {@code r < rows}, {@code j < n}, from a packed key block (rows {@code stride} apart, zero-padded from
+   * {@code headDim} to {@code stride}). Columns {@code n .. width-1} may receive anything: {@link #softmax}
+   * replaces them by {@code -∞}. {@code kt} ({@code headDim × KEY_BLOCK}) is scratch for transposed keys.
    */
-  abstract void packKeys(float[] k, int kvStride, int offset, int n, int width, int headDim, float[] kt);
-
-  /** {@code s[r * KEY_BLOCK + j] = Σ_d q[qOffset[r] + d] · kt[d * KEY_BLOCK + j]} for r < rows, j < width. */
-  abstract void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int width, float[] s);
+  abstract void scores(float[] q, int[] qOffset, int rows, int headDim, float[] keys, int keyOffset,
+      int stride, int n, int width, float[] kt, float[] s);
 
   /**
    * Turns the block's raw scores into weights and updates the running state, for every row r:
@@ -57,9 +57,20 @@ abstract class TiledAttention implements AttentionKernel {
   abstract void softmax(float[] s, int rows, int width, int[] limit, float scale, float[] mask,
       int[] maskOffset, float[] max, float[] sum, float[] alpha);
 
-  /** {@code o[r][d] = o[r][d]·alpha[r] + Σ_{j<n} p[r][j] · v[vOffset + j·kvStride + d]}, o rows of {@code oStride}. */
-  abstract void accumulate(float[] p, int rows, int n, float[] v, int vOffset, int kvStride, int headDim,
-      float[] alpha, float[] o, int oStride);
+  /**
+   * {@code o[r][d] = o[r][d]·alpha[r] + Σ_{j<n} p[r][j] · values[valueOffset + j·valueStride + d]} for all
+   * {@code d < stride}; rows of {@code o} are {@code stride} apart. Values are a packed, zero-padded block,
+   * or the caller's array when {@link #readsInPlace} (then {@code headDim == stride}).
+   */
+  abstract void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
+      float[] alpha, float[] o, int stride);
+
+  /**
+   * Whether tasks of this many rows skip packing and pass the caller's K and V (with the token stride) to
+   * {@link #scores} and {@link #accumulate}; only allowed when {@code headDim} is a multiple of
+   * {@link #dimStep()}.
+   */
+  abstract boolean readsInPlace(int rows, int headDim);
 
   @Override
   public final void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v,
@@ -67,17 +78,26 @@ abstract class TiledAttention implements AttentionKernel {
     Checks.attendArguments(spec, qLen, kvLen, q, k, v, mask, out);
     int group = spec.groupSize();
     int queryRows = Math.max(1, ROW_TARGET / group);
+    int kvHeads = spec.kvHeads();
     Scratch work = scratch.get();
-    work.ensure(Math.min(queryRows, qLen) * group, roundUp(spec.headDim(), dimStep()), spec.headDim());
-    for (int g = 0; g < spec.kvHeads(); g++) {
-      for (int i0 = 0; i0 < qLen; i0 += queryRows) {
-        attendTask(spec, qLen, kvLen, q, k, v, mask, out, g, i0, Math.min(qLen, i0 + queryRows), work);
+    if (qLen <= queryRows) {
+      // One query block (decoding, short prompts): sweep all KV heads block by block, so that K and V are
+      // read in address order instead of one head's slice of every token at a time.
+      work.ensure(qLen * group, kvHeads, roundUp(spec.headDim(), dimStep()), spec.headDim());
+      attendTask(spec, qLen, kvLen, q, k, v, mask, out, 0, kvHeads, 0, qLen, work);
+    } else {
+      work.ensure(queryRows * group, 1, roundUp(spec.headDim(), dimStep()), spec.headDim());
+      for (int g = 0; g < kvHeads; g++) {
+        for (int i0 = 0; i0 < qLen; i0 += queryRows) {
+          attendTask(spec, qLen, kvLen, q, k, v, mask, out, g, g + 1, i0, Math.min(qLen, i0 + queryRows), work);
+        }
       }
     }
   }
 
+  /** Query rows {@code i0 .. i1-1} of the query heads that read KV heads {@code g0 .. g1-1}. */
   private void attendTask(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v,
-      float[] mask, float[] out, int g, int i0, int i1, Scratch work) {
+      float[] mask, float[] out, int g0, int g1, int i0, int i1, Scratch work) {
     int headDim = spec.headDim();
     int group = spec.groupSize();
     int qStride = spec.queryHeads() * headDim;
@@ -86,45 +106,78 @@ abstract class TiledAttention implements AttentionKernel {
     int rows = (i1 - i0) * group;
     int causalShift = kvLen - qLen;
 
-    // Keys j <= lastVisible[i] are visible to query row i; the task never looks past the largest.
-    int keyEnd = spec.causal() ? Math.min(kvLen, i1 - 1 + causalShift + 1) : kvLen;
-    for (int r = 0; r < rows; r++) {
-      int i = i0 + r / group;
-      work.qOffset[r] = i * qStride + (g * group + r % group) * headDim;
-      work.maskOffset[r] = mask == null ? -1 : i * kvLen;
+    // Query row i sees keys j <= i + causalShift; the task never looks past its last row's limit.
+    int keyEnd = spec.causal() ? Math.min(kvLen, i1 + causalShift) : kvLen;
+    for (int g = g0; g < g1; g++) {
+      HeadState head = work.heads[g - g0];
+      for (int r = 0; r < rows; r++) {
+        head.qOffset[r] = (i0 + r / group) * qStride + (g * group + r % group) * headDim;
+      }
+      Arrays.fill(head.max, 0, rows, Float.NEGATIVE_INFINITY);
+      Arrays.fill(head.sum, 0, rows, 0f);
+      Arrays.fill(head.o, 0, rows * oStride, 0f);
     }
-    Arrays.fill(work.max, 0, rows, Float.NEGATIVE_INFINITY);
-    Arrays.fill(work.sum, 0, rows, 0f);
-    Arrays.fill(work.o, 0, rows * oStride, 0f);
-
+    int heads = g1 - g0;
+    boolean inPlace = readsInPlace(rows, headDim);
+    float[] keys = inPlace ? k : work.keys;
+    float[] values = inPlace ? v : work.values;
+    int blockStride = inPlace ? kvStride : oStride;
     for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
       int n = Math.min(KEY_BLOCK, keyEnd - j0);
+      int blockOffset = j0 * kvStride + g0 * headDim;
+      if (!inPlace) {
+        pack(k, kvStride, blockOffset, n, heads, headDim, oStride, work.keys);
+        pack(v, kvStride, blockOffset, n, heads, headDim, oStride, work.values);
+      }
       int width = roundUp(n, keyStep());
       for (int r = 0; r < rows; r++) {
-        int visible = spec.causal() ? i0 + r / group + causalShift + 1 - j0 : n;
+        int i = i0 + r / group;
+        int visible = spec.causal() ? i + causalShift + 1 - j0 : n;
         work.limit[r] = Math.max(0, Math.min(n, visible));
-        if (mask != null) {
-          work.maskOffset[r] = (i0 + r / group) * kvLen + j0;
+        work.maskOffset[r] = mask == null ? -1 : i * kvLen + j0;
+      }
+      for (int g = g0; g < g1; g++) {
+        HeadState head = work.heads[g - g0];
+        int at = inPlace ? blockOffset + (g - g0) * headDim : (g - g0) * KEY_BLOCK * oStride;
+        scores(q, head.qOffset, rows, headDim, keys, at, blockStride, n, width, work.kt, work.s);
+        softmax(work.s, rows, width, work.limit, spec.scale(), mask, work.maskOffset, head.max, head.sum,
+            head.alpha);
+        accumulate(work.s, rows, n, values, at, blockStride, head.alpha, head.o, oStride);
+      }
+    }
+    for (int g = g0; g < g1; g++) {
+      HeadState head = work.heads[g - g0];
+      for (int r = 0; r < rows; r++) {
+        int dst = head.qOffset[r];
+        float total = head.sum[r];
+        if (total > 0f) {
+          for (int d = 0; d < headDim; d++) {
+            out[dst + d] = head.o[r * oStride + d] / total;
+          }
+        } else {
+          // No visible key. (Visible keys always give total >= 1: the maximum's own weight is 1.)
+          Arrays.fill(out, dst, dst + headDim, 0f);
         }
       }
-      packKeys(k, kvStride, j0 * kvStride + g * headDim, n, width, headDim, work.kt);
-      scores(q, work.qOffset, rows, headDim, work.kt, width, work.s);
-      softmax(work.s, rows, width, work.limit, spec.scale(), mask, work.maskOffset, work.max, work.sum,
-          work.alpha);
-      accumulate(work.s, rows, n, v, j0 * kvStride + g * headDim, kvStride, headDim, work.alpha, work.o,
-          oStride);
     }
+  }
 
-    for (int r = 0; r < rows; r++) {
-      int dst = (i0 + r / group) * qStride + (g * group + r % group) * headDim;
-      float total = work.sum[r];
-      if (total > 0f) {
-        for (int d = 0; d < headDim; d++) {
-          out[dst + d] = work.o[r * oStride + d] / total;
+  /**
+   * Copies tokens {@code j < n} of {@code heads} consecutive heads (token j, head h at
+   * {@code src[offset + j·kvStride + h·headDim ..]}) to {@code dst[(h·KEY_BLOCK + j)·stride ..]}, zero-padded
+   * to {@code stride}. Reading token by token walks the caller's array in address order (the hardware
+   * prefetcher follows that; one head's slice of every token it does not), and the packed rows are
+   * contiguous, so that rows a power-of-two stride apart do not fight over a few L1 sets.
+   */
+  static void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride,
+      float[] dst) {
+    for (int j = 0; j < n; j++) {
+      for (int h = 0; h < heads; h++) {
+        int to = (h * KEY_BLOCK + j) * stride;
+        System.arraycopy(src, offset + j * kvStride + h * headDim, dst, to, headDim);
+        if (stride > headDim) {
+          Arrays.fill(dst, to + headDim, to + stride, 0f);
         }
-      } else {
-        // No visible key (or every weight underflowed, impossible since the maximum's weight is 1).
-        Arrays.fill(out, dst, dst + headDim, 0f);
       }
     }
   }
@@ -133,35 +186,59 @@ abstract class TiledAttention implements AttentionKernel {
     return (n + step - 1) / step * step;
   }
 
+  /** Online-softmax state of one head's rows: running max and sum, rescale factors, output accumulator. */
+  static final class HeadState {
+    final float[] max;
+    final float[] sum;
+    final float[] alpha;
+    final float[] o;
+    final int[] qOffset;
+
+    HeadState(int rows, int paddedDim) {
+      max = new float[rows];
+      sum = new float[rows];
+      alpha = new float[rows];
+      o = new float[rows * paddedDim];
+      qOffset = new int[rows];
+    }
+
+    boolean fits(int rows, int paddedDim) {
+      return max.length >= rows && o.length >= rows * paddedDim;
+    }
+  }
+
   /** Per-thread working memory, grown on demand and then reused: steady-state calls allocate nothing. */
   static final class Scratch {
     float[] kt = new float[0];
+    float[] keys = new float[0];
+    float[] values = new float[0];
     float[] s = new float[0];
-    float[] o = new float[0];
-    float[] max = new float[0];
-    float[] sum = new float[0];
-    float[] alpha = new float[0];
-    int[] qOffset = new int[0];
     int[] maskOffset = new int[0];
     int[] limit = new int[0];
+    HeadState[] heads = new HeadState[0];
 
-    void ensure(int rows, int paddedDim, int headDim) {
+    void ensure(int rows, int headCount, int paddedDim, int headDim) {
       if (kt.length < headDim * KEY_BLOCK) {
         kt = new float[headDim * KEY_BLOCK];
+      }
+      if (keys.length < headCount * KEY_BLOCK * paddedDim) {
+        keys = new float[headCount * KEY_BLOCK * paddedDim];
+        values = new float[headCount * KEY_BLOCK * paddedDim];
       }
       if (s.length < rows * KEY_BLOCK) {
         s = new float[rows * KEY_BLOCK];
       }
-      if (o.length < rows * paddedDim) {
-        o = new float[rows * paddedDim];
-      }
-      if (max.length < rows) {
-        max = new float[rows];
-        sum = new float[rows];
-        alpha = new float[rows];
-        qOffset = new int[rows];
-        maskOffset = new int[rows];
+      if (limit.length < rows) {
         limit = new int[rows];
+        maskOffset = new int[rows];
+      }
+      if (heads.length < headCount) {
+        heads = Arrays.copyOf(heads, headCount);
+      }
+      for (int h = 0; h < headCount; h++) {
+        if (heads[h] == null || !heads[h].fits(rows, paddedDim)) {
+          heads[h] = new HeadState(rows, paddedDim);
+        }
       }
     }
   }

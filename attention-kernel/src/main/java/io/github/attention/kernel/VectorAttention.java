@@ -2,6 +2,7 @@ package io.github.attention.kernel;
 
 import java.lang.System.Logger.Level;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -20,6 +21,7 @@ final class VectorAttention extends TiledAttention {
   static final String BITS_PROPERTY = "attention.vector.bits";
 
   private static final VectorSpecies<Float> F = chooseSpecies();
+  private static final VectorSpecies<Integer> I = F.withLanes(int.class);
   private static final int L = F.length();
   private static final int STRIP = 4 * L;
 
@@ -74,67 +76,67 @@ final class VectorAttention extends TiledAttention {
    * Transposes keys in tiles of L keys × L dimensions with log2(L) rounds of two-vector lane selection
    * ({@code selectFrom(v1, v2)}, one {@code vpermt2ps} on AVX-512): round t swaps bit t of the key index with
    * bit t of the lane index, so afterwards row {@code i} holds dimension {@code i} of the tile's L keys. The
-   * first round reads the keys (masked, for a partial last tile of dimensions; keys past {@code n} read as
-   * zero), middle rounds go through a small per-thread tile in L1, the last writes {@code kt}. Each round is
-   * one small loop: a fully unrolled tile is too big for the JIT to compile well.
+   * first round reads the keys, middle rounds go through a small per-thread tile in L1, the last writes
+   * {@code kt}. Each round is one small loop: a fully unrolled tile is too big for the JIT to compile well.
+   * Partial tiles (the last keys of a block, the last dimensions of an odd head size) are copied by scalar
+   * code, which keeps masks out of this loop.
    */
-  @Override
-  void packKeys(float[] k, int kvStride, int offset, int n, int width, int headDim, float[] kt) {
+  private static void transposeKeys(float[] k, int kvStride, int offset, int n, int headDim, float[] kt) {
     float[] tile = tile();
-    for (int j0 = 0; j0 < width; j0 += L) {
-      int keys = Math.min(L, n - j0);
+    for (int j0 = 0; j0 < n; j0 += L) {
       for (int d0 = 0; d0 < headDim; d0 += L) {
-        int dims = Math.min(L, headDim - d0);
         int src = offset + j0 * kvStride + d0;
         int dst = d0 * KEY_BLOCK + j0;
-        for (int t = 0; t < ROUNDS; t++) {
-          FloatVector low = FloatVector.fromArray(F, SWAP_LOW, t * L);
-          FloatVector high = FloatVector.fromArray(F, SWAP_HIGH, t * L);
-          int bit = 1 << t;
-          for (int pair = 0; pair < L / 2; pair++) {
-            int i = ((pair >> t) << (t + 1)) | (pair & (bit - 1));
-            int j = i | bit;
-            FloatVector a;
-            FloatVector b;
-            if (t == 0) {
-              a = keyRow(k, src, kvStride, i, keys, dims);
-              b = keyRow(k, src, kvStride, j, keys, dims);
-            } else {
-              a = FloatVector.fromArray(F, tile, i * L);
-              b = FloatVector.fromArray(F, tile, j * L);
-            }
-            FloatVector x = low.selectFrom(a, b);
-            FloatVector y = high.selectFrom(a, b);
-            if (t == ROUNDS - 1) {
-              if (i < dims) {
-                x.intoArray(kt, dst + i * KEY_BLOCK);
-              }
-              if (j < dims) {
-                y.intoArray(kt, dst + j * KEY_BLOCK);
-              }
-            } else {
-              x.intoArray(tile, i * L);
-              y.intoArray(tile, j * L);
-            }
-          }
+        if (j0 + L <= n && d0 + L <= headDim) {
+          transposeTile(k, src, kvStride, tile, kt, dst);
+        } else {
+          copyTransposed(k, src, kvStride, Math.min(L, n - j0), Math.min(L, headDim - d0), kt, dst);
         }
       }
     }
   }
 
-  private static FloatVector keyRow(float[] k, int src, int kvStride, int i, int keys, int dims) {
-    if (i >= keys) {
-      return FloatVector.zero(F);
+  private static void transposeTile(float[] k, int src, int kvStride, float[] tile, float[] kt, int dst) {
+    for (int t = 0; t < ROUNDS; t++) {
+      FloatVector low = FloatVector.fromArray(F, SWAP_LOW, t * L);
+      FloatVector high = FloatVector.fromArray(F, SWAP_HIGH, t * L);
+      int bit = 1 << t;
+      boolean first = t == 0;
+      boolean last = t == ROUNDS - 1;
+      for (int pair = 0; pair < L / 2; pair++) {
+        int i = ((pair >> t) << (t + 1)) | (pair & (bit - 1));
+        int j = i | bit;
+        FloatVector a = first ? FloatVector.fromArray(F, k, src + i * kvStride)
+            : FloatVector.fromArray(F, tile, i * L);
+        FloatVector b = first ? FloatVector.fromArray(F, k, src + j * kvStride)
+            : FloatVector.fromArray(F, tile, j * L);
+        FloatVector x = low.selectFrom(a, b);
+        FloatVector y = high.selectFrom(a, b);
+        if (last) {
+          x.intoArray(kt, dst + i * KEY_BLOCK);
+          y.intoArray(kt, dst + j * KEY_BLOCK);
+        } else {
+          x.intoArray(tile, i * L);
+          y.intoArray(tile, j * L);
+        }
+      }
     }
-    return dims == L
-        ? FloatVector.fromArray(F, k, src + i * kvStride)
-        : FloatVector.fromArray(F, k, src + i * kvStride, F.indexInRange(0, dims));
+  }
+
+  private static void copyTransposed(float[] k, int src, int kvStride, int keys, int dims, float[] kt,
+      int dst) {
+    for (int j = 0; j < keys; j++) {
+      for (int d = 0; d < dims; d++) {
+        kt[dst + d * KEY_BLOCK + j] = k[src + j * kvStride + d];
+      }
+    }
   }
 
   private static final int ROUNDS = Integer.numberOfTrailingZeros(L);
   /** Lane selectors of transposition round t at {@code [t * L, (t + 1) * L)}, as {@code selectFrom} wants. */
   private static final float[] SWAP_LOW = swapIndexes(false);
   private static final float[] SWAP_HIGH = swapIndexes(true);
+  /** A per-thread L × L tile: the transposition's middle rounds, or the score folding's last rounds. */
   private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[L * L]);
 
   private static float[] tile() {
@@ -153,8 +155,189 @@ final class VectorAttention extends TiledAttention {
     return indexes;
   }
 
+  /**
+   * Scores for few rows (decoding), without transposing keys, whose cost only pays off when many rows share
+   * it. Rows go four at a time (the last group repeats its last row) through {@link #dotScores4}: per key, a
+   * vector accumulator of {@code q ⊙ k} over the head dimension (pure FMAs in the inner loop); the L
+   * accumulators of L keys are then folded together in log2(L) rounds of two-vector lane selection and
+   * addition, which sums each accumulator's lanes and transposes at once: lane j of the result is key j's
+   * score. That is about two selections and one addition per key, against log2(L) shuffles per key for
+   * {@code reduceLanes}. Keys past {@code n} repeat key {@code n-1} (their scores are masked later).
+   */
+  private static void dotScores(float[] q, int[] qOffset, int rows, int headDim, float[] k, int kOffset,
+      int kvStride, int n, float[] s) {
+    float[] z = tile();
+    for (int r = 0; r < rows; r += 4) {
+      for (int j0 = 0; j0 < n; j0 += L) {
+        dotScores4(q, qOffset, r, rows, headDim, k, kOffset, kvStride, j0, n, z, s);
+      }
+    }
+  }
+
+  /**
+   * Four rows × four keys of {@link #dotScores}: 16 accumulators, 8 loads per 16 FMAs (a single row would
+   * need one load per FMA). Each row's four accumulators are folded in the network's first two rounds, leaving one
+   * vector per row whose lane {@code p} holds a partial sum for key {@code p & 3}; written to {@code z}.
+   */
+  private static void dotQuad(float[] q, int q0, int q1, int q2, int q3, int headDim, float[] keys,
+      int k0, int k1, int k2, int k3, float[] z, int zAt, int zRowStride) {
+    FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    for (int c = 0; c < headDim; c += L) {
+      FloatVector x0 = FloatVector.fromArray(F, q, q0 + c);
+      FloatVector x1 = FloatVector.fromArray(F, q, q1 + c);
+      FloatVector x2 = FloatVector.fromArray(F, q, q2 + c);
+      FloatVector x3 = FloatVector.fromArray(F, q, q3 + c);
+      FloatVector y = FloatVector.fromArray(F, keys, k0 + c);
+      a00 = y.fma(x0, a00);
+      a10 = y.fma(x1, a10);
+      a20 = y.fma(x2, a20);
+      a30 = y.fma(x3, a30);
+      y = FloatVector.fromArray(F, keys, k1 + c);
+      a01 = y.fma(x0, a01);
+      a11 = y.fma(x1, a11);
+      a21 = y.fma(x2, a21);
+      a31 = y.fma(x3, a31);
+      y = FloatVector.fromArray(F, keys, k2 + c);
+      a02 = y.fma(x0, a02);
+      a12 = y.fma(x1, a12);
+      a22 = y.fma(x2, a22);
+      a32 = y.fma(x3, a32);
+      y = FloatVector.fromArray(F, keys, k3 + c);
+      a03 = y.fma(x0, a03);
+      a13 = y.fma(x1, a13);
+      a23 = y.fma(x2, a23);
+      a33 = y.fma(x3, a33);
+    }
+    IntVector low0 = IntVector.fromArray(I, FOLD_LOW, 0);
+    IntVector high0 = IntVector.fromArray(I, FOLD_HIGH, 0);
+    IntVector low1 = IntVector.fromArray(I, FOLD_LOW, L);
+    IntVector high1 = IntVector.fromArray(I, FOLD_HIGH, L);
+    IntVector x;
+    IntVector y;
+    x = a00.reinterpretAsInts();
+    y = a01.reinterpretAsInts();
+    a00 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a02.reinterpretAsInts();
+    y = a03.reinterpretAsInts();
+    a02 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a00.reinterpretAsInts();
+    y = a02.reinterpretAsInts();
+    a00 = low1.selectFrom(x, y).reinterpretAsFloats().add(
+        high1.selectFrom(x, y).reinterpretAsFloats());
+    a00.intoArray(z, zAt);
+    x = a10.reinterpretAsInts();
+    y = a11.reinterpretAsInts();
+    a10 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a12.reinterpretAsInts();
+    y = a13.reinterpretAsInts();
+    a12 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a10.reinterpretAsInts();
+    y = a12.reinterpretAsInts();
+    a10 = low1.selectFrom(x, y).reinterpretAsFloats().add(
+        high1.selectFrom(x, y).reinterpretAsFloats());
+    a10.intoArray(z, zAt + zRowStride);
+    x = a20.reinterpretAsInts();
+    y = a21.reinterpretAsInts();
+    a20 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a22.reinterpretAsInts();
+    y = a23.reinterpretAsInts();
+    a22 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a20.reinterpretAsInts();
+    y = a22.reinterpretAsInts();
+    a20 = low1.selectFrom(x, y).reinterpretAsFloats().add(
+        high1.selectFrom(x, y).reinterpretAsFloats());
+    a20.intoArray(z, zAt + 2 * zRowStride);
+    x = a30.reinterpretAsInts();
+    y = a31.reinterpretAsInts();
+    a30 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a32.reinterpretAsInts();
+    y = a33.reinterpretAsInts();
+    a32 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a30.reinterpretAsInts();
+    y = a32.reinterpretAsInts();
+    a30 = low1.selectFrom(x, y).reinterpretAsFloats().add(
+        high1.selectFrom(x, y).reinterpretAsFloats());
+    a30.intoArray(z, zAt + 3 * zRowStride);
+  }
+
+  /**
+   * Scores of rows r..r+3 (clamped to rows-1) against keys j0..j0+L-1 (clamped to n-1): L/4 quads by
+   * {@link #dotQuad}, then the remaining folding rounds per row through the small {@code z} tile.
+   */
+  private static void dotScores4(float[] q, int[] qOffset, int r, int rows, int headDim, float[] keys,
+      int keyOffset, int stride, int j0, int n, float[] z, float[] s) {
+    int last = n - 1;
+    int lastRow = rows - 1;
+    int quads = L / 4;
+    for (int quad = 0; quad < quads; quad++) {
+      int j = j0 + 4 * quad;
+      dotQuad(q, qOffset[r], qOffset[Math.min(r + 1, lastRow)], qOffset[Math.min(r + 2, lastRow)],
+          qOffset[Math.min(r + 3, lastRow)], headDim, keys,
+          keyOffset + Math.min(j, last) * stride, keyOffset + Math.min(j + 1, last) * stride,
+          keyOffset + Math.min(j + 2, last) * stride, keyOffset + Math.min(j + 3, last) * stride,
+          z, quad * L, quads * L);
+    }
+    for (int row = 0; row < Math.min(4, rows - r); row++) {
+      int zr = row * quads * L;
+      for (int t = 2, count = quads; t < ROUNDS; t++, count /= 2) {
+        IntVector low = IntVector.fromArray(I, FOLD_LOW, t * L);
+        IntVector high = IntVector.fromArray(I, FOLD_HIGH, t * L);
+        for (int i = 0; i < count / 2; i++) {
+          FloatVector a = FloatVector.fromArray(F, z, zr + 2 * i * L);
+          FloatVector b = FloatVector.fromArray(F, z, zr + (2 * i + 1) * L);
+          IntVector x = a.reinterpretAsInts();
+          IntVector y = b.reinterpretAsInts();
+          low.selectFrom(x, y).reinterpretAsFloats().add(high.selectFrom(x, y).reinterpretAsFloats())
+              .intoArray(z, zr + i * L);
+        }
+      }
+      FloatVector.fromArray(F, z, zr).intoArray(s, (r + row) * KEY_BLOCK + j0);
+    }
+  }
+
+  /** Lane selectors of folding round t at {@code [t * L, (t + 1) * L)}: the transposition's, as ints. */
+  private static final int[] FOLD_LOW = toInts(SWAP_LOW);
+  private static final int[] FOLD_HIGH = toInts(SWAP_HIGH);
+
+  private static int[] toInts(float[] indexes) {
+    int[] ints = new int[indexes.length];
+    for (int i = 0; i < ints.length; i++) {
+      ints[i] = (int) indexes[i];
+    }
+    return ints;
+  }
+
+  /** Rows below this take {@link #dotScores}; from it on, transposing the keys pays for itself. */
+  static final int FEW_ROWS = 16;
+
+  /**
+   * Few rows with a head size of whole vectors (decoding) read K and V where they are: the data is used only
+   * a few times, so a packing copy would cost as much as the work (it would be a second pass over memory).
+   */
   @Override
-  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int width, float[] s) {
+  boolean readsInPlace(int rows, int headDim) {
+    return rows < FEW_ROWS && L >= 8 && headDim % L == 0;
+  }
+
+  @Override
+  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] keys, int keyOffset, int stride,
+      int n, int width, float[] kt, float[] s) {
+    if (readsInPlace(rows, headDim)) {
+      dotScores(q, qOffset, rows, headDim, keys, keyOffset, stride, n, s);
+      return;
+    }
+    transposeKeys(keys, stride, keyOffset, n, headDim, kt);
     int r = 0;
     for (; r < (rows & -4); r += 4) {
       for (int c = 0; c < width; c += STRIP) {
@@ -239,7 +422,11 @@ final class VectorAttention extends TiledAttention {
     a3.intoArray(s, dst + 3 * L);
   }
 
-
+  /**
+   * Two passes over the rows, each free of dependencies between rows so that the out-of-order core overlaps
+   * one row's horizontal reduction with the next row's loads: first scale, mask and take the maximum, then
+   * exponentiate and sum. {@code exp(oldMax - newMax)} is only computed when the maximum grew.
+   */
   @Override
   void softmax(float[] s, int rows, int width, int[] limit, float scale, float[] mask, int[] maskOffset,
       float[] max, float[] sum, float[] alpha) {
@@ -267,87 +454,87 @@ final class VectorAttention extends TiledAttention {
       }
       float oldMax = max[r];
       float blockMax = vmax.reduceLanes(VectorOperators.MAX);
-      float newMax = blockMax > oldMax ? blockMax : oldMax;
-      if (newMax == Float.NEGATIVE_INFINITY) {
-        // Nothing visible yet: weights are zero and the (zero) accumulator needs no rescaling.
+      if (blockMax > oldMax) {
+        // exp(-inf) = 0: a row's first visible block rescales its (zero) accumulator by 0.
+        alpha[r] = (float) Math.exp(oldMax - blockMax);
+        max[r] = blockMax;
+      } else {
         alpha[r] = 1f;
-        FloatVector zero = FloatVector.zero(F);
-        for (int c = 0; c < width; c += L) {
-          zero.intoArray(s, sr + c);
-        }
-        continue;
       }
-      FloatVector shift = FloatVector.broadcast(F, newMax);
+    }
+    for (int r = 0; r < rows; r++) {
+      int sr = r * KEY_BLOCK;
+      float m = max[r];
+      // While nothing is visible the maximum is -inf; shifting by 0 then gives exp(-inf) = 0 weights.
+      FloatVector shift = FloatVector.broadcast(F, m == Float.NEGATIVE_INFINITY ? 0f : m);
       FloatVector vsum = FloatVector.zero(F);
       for (int c = 0; c < width; c += L) {
         FloatVector p = FloatVector.fromArray(F, s, sr + c).sub(shift).lanewise(VectorOperators.EXP);
         p.intoArray(s, sr + c);
         vsum = vsum.add(p);
       }
-      float a = (float) Math.exp(oldMax - newMax);
-      alpha[r] = a;
-      sum[r] = sum[r] * a + vsum.reduceLanes(VectorOperators.ADD);
-      max[r] = newMax;
+      sum[r] = sum[r] * alpha[r] + vsum.reduceLanes(VectorOperators.ADD);
     }
   }
 
   @Override
-  void accumulate(float[] p, int rows, int n, float[] v, int vOffset, int kvStride, int headDim,
-      float[] alpha, float[] o, int oStride) {
+  void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
+      float[] alpha, float[] o, int stride) {
     for (int r = 0; r < rows; r++) {
       float a = alpha[r];
       if (a != 1f) {
-        for (int c = r * oStride, end = c + oStride; c < end; c += L) {
+        for (int c = r * stride, end = c + stride; c < end; c += L) {
           FloatVector.fromArray(F, o, c).mul(a).intoArray(o, c);
         }
       }
     }
-    int strips = headDim / STRIP * STRIP;
+    int strips = stride / STRIP * STRIP;
     int r = 0;
     for (; r < (rows & -4); r += 4) {
       int c = 0;
       for (; c < strips; c += STRIP) {
-        accumulate4x4(p, r, n, v, vOffset + c, kvStride, o, r * oStride + c, oStride);
+        accumulate4x4(p, r, n, values, valueOffset + c, valueStride, o, r * stride + c, stride);
       }
-      for (; c < headDim; c += L) {
-        accumulate4x1(p, r, n, v, vOffset + c, kvStride, headDim - c, o, r * oStride + c, oStride);
+      for (; c < stride; c += L) {
+        accumulate4x1(p, r, n, values, valueOffset + c, valueStride, o, r * stride + c, stride);
       }
     }
     for (; r < rows; r++) {
-      for (int c = 0; c < headDim; c += L) {
-        accumulate1x1(p, r, n, v, vOffset + c, kvStride, headDim - c, o, r * oStride + c);
+      for (int c = 0; c < stride; c += L) {
+        accumulate1x1(p, r, n, values, valueOffset + c, valueStride, o, r * stride + c);
       }
     }
   }
 
-  private static void accumulate4x4(float[] p, int r, int n, float[] v, int vAt, int kvStride,
-      float[] o, int oAt, int oStride) {
+  /** Rows r..r+3 × 4 vectors of the head dimension from column {@code c}: 16 accumulators over n keys. */
+  private static void accumulate4x4(float[] p, int r, int n, float[] vt, int c, int vStride, float[] o,
+      int oAt, int stride) {
+    int o1 = oAt + stride;
+    int o2 = o1 + stride;
+    int o3 = o2 + stride;
     FloatVector o00 = FloatVector.fromArray(F, o, oAt);
     FloatVector o01 = FloatVector.fromArray(F, o, oAt + L);
     FloatVector o02 = FloatVector.fromArray(F, o, oAt + 2 * L);
     FloatVector o03 = FloatVector.fromArray(F, o, oAt + 3 * L);
-    int o1 = oAt + oStride;
     FloatVector o10 = FloatVector.fromArray(F, o, o1);
     FloatVector o11 = FloatVector.fromArray(F, o, o1 + L);
     FloatVector o12 = FloatVector.fromArray(F, o, o1 + 2 * L);
     FloatVector o13 = FloatVector.fromArray(F, o, o1 + 3 * L);
-    int o2 = o1 + oStride;
     FloatVector o20 = FloatVector.fromArray(F, o, o2);
     FloatVector o21 = FloatVector.fromArray(F, o, o2 + L);
     FloatVector o22 = FloatVector.fromArray(F, o, o2 + 2 * L);
     FloatVector o23 = FloatVector.fromArray(F, o, o2 + 3 * L);
-    int o3 = o2 + oStride;
     FloatVector o30 = FloatVector.fromArray(F, o, o3);
     FloatVector o31 = FloatVector.fromArray(F, o, o3 + L);
     FloatVector o32 = FloatVector.fromArray(F, o, o3 + 2 * L);
     FloatVector o33 = FloatVector.fromArray(F, o, o3 + 3 * L);
     int p0 = r * KEY_BLOCK;
     for (int j = 0; j < n; j++) {
-      int vj = vAt + j * kvStride;
-      FloatVector v0 = FloatVector.fromArray(F, v, vj);
-      FloatVector v1 = FloatVector.fromArray(F, v, vj + L);
-      FloatVector v2 = FloatVector.fromArray(F, v, vj + 2 * L);
-      FloatVector v3 = FloatVector.fromArray(F, v, vj + 3 * L);
+      int vj = j * vStride + c;
+      FloatVector v0 = FloatVector.fromArray(F, vt, vj);
+      FloatVector v1 = FloatVector.fromArray(F, vt, vj + L);
+      FloatVector v2 = FloatVector.fromArray(F, vt, vj + 2 * L);
+      FloatVector v3 = FloatVector.fromArray(F, vt, vj + 3 * L);
       FloatVector w = FloatVector.broadcast(F, p[p0 + j]);
       o00 = v0.fma(w, o00);
       o01 = v1.fma(w, o01);
@@ -387,20 +574,19 @@ final class VectorAttention extends TiledAttention {
     o33.intoArray(o, o3 + 3 * L);
   }
 
-  /** Like {@link #accumulate4x4} for one vector of the head dimension, of which {@code valid} lanes exist. */
-  private static void accumulate4x1(float[] p, int r, int n, float[] v, int vAt, int kvStride, int valid,
-      float[] o, int oAt, int oStride) {
-    VectorMask<Float> lanes = F.indexInRange(0, valid);
-    int o1 = oAt + oStride;
-    int o2 = o1 + oStride;
-    int o3 = o2 + oStride;
+  /** Like {@link #accumulate4x4} for a single vector of the head dimension. */
+  private static void accumulate4x1(float[] p, int r, int n, float[] vt, int c, int vStride, float[] o,
+      int oAt, int stride) {
+    int o1 = oAt + stride;
+    int o2 = o1 + stride;
+    int o3 = o2 + stride;
     FloatVector x0 = FloatVector.fromArray(F, o, oAt);
     FloatVector x1 = FloatVector.fromArray(F, o, o1);
     FloatVector x2 = FloatVector.fromArray(F, o, o2);
     FloatVector x3 = FloatVector.fromArray(F, o, o3);
     int p0 = r * KEY_BLOCK;
     for (int j = 0; j < n; j++) {
-      FloatVector vj = FloatVector.fromArray(F, v, vAt + j * kvStride, lanes);
+      FloatVector vj = FloatVector.fromArray(F, vt, j * vStride + c);
       x0 = vj.fma(FloatVector.broadcast(F, p[p0 + j]), x0);
       x1 = vj.fma(FloatVector.broadcast(F, p[p0 + KEY_BLOCK + j]), x1);
       x2 = vj.fma(FloatVector.broadcast(F, p[p0 + 2 * KEY_BLOCK + j]), x2);
@@ -412,14 +598,12 @@ final class VectorAttention extends TiledAttention {
     x3.intoArray(o, o3);
   }
 
-  private static void accumulate1x1(float[] p, int r, int n, float[] v, int vAt, int kvStride, int valid,
-      float[] o, int oAt) {
-    VectorMask<Float> lanes = F.indexInRange(0, valid);
+  private static void accumulate1x1(float[] p, int r, int n, float[] vt, int c, int vStride, float[] o,
+      int oAt) {
     FloatVector x = FloatVector.fromArray(F, o, oAt);
     int p0 = r * KEY_BLOCK;
     for (int j = 0; j < n; j++) {
-      x = FloatVector.fromArray(F, v, vAt + j * kvStride, lanes)
-          .fma(FloatVector.broadcast(F, p[p0 + j]), x);
+      x = FloatVector.fromArray(F, vt, j * vStride + c).fma(FloatVector.broadcast(F, p[p0 + j]), x);
     }
     x.intoArray(o, oAt);
   }
