@@ -1,0 +1,165 @@
+package io.github.attention.verify;
+
+import io.github.attention.kernel.AttentionSpec;
+
+/**
+ * A rigorous bound on how far a floating-point attention output may be from the exact one, derived from
+ * the operations the kernels perform. Notation: unit roundoff {@code u} (2⁻²⁴ for float),
+ * {@code γ_m = m·u / (1 − m·u)}, head width {@code D}, {@code c = scale}. For one output row, over its
+ * {@code n} visible keys {@code j}: exact scores {@code x_j = c·q·k_j + m_j}, their maximum {@code M},
+ * softmax weights {@code w_j}, and {@code A_d = max_j |v_jd|}. {@link ReferenceAttention.Row} supplies these.
+ *
+ * <h2>1. Scores</h2>
+ * The dot product (a chain of D fused or unfused multiply-adds) is off by at most
+ * {@code γ_D · Σ_d |q_d k_jd|}; multiplying by {@code c} and adding the mask round twice more, so
+ * <pre>  |x̂_j − x_j| ≤ δ_j = γ_{D+2}·c·Σ_d|q_d k_jd| + 4u·(|c·q·k_j| + |m_j|) + (c·D + 2)·η</pre>
+ * where {@code η} is the smallest subnormal (absolute error of results that underflow).
+ *
+ * <h2>2. Weights as perturbed scores</h2>
+ * The kernels keep a running maximum over blocks of {@link #KEY_BLOCK} keys. A key of block {@code b}
+ * ends up with the weight {@code exp(x̂_j − m_b) · Π_c exp(m_{c−1} − m_c)}: its own exponential and one
+ * rescale factor {@code alpha} per later block whose maximum grew, each argument a rounded float
+ * subtraction and each exponential a float result within 2 ulp (relative error ≤ 4u; Math.exp and the
+ * Vector API's EXP promise 1 ulp in double before narrowing). Since the same float weights and
+ * {@code alpha}s enter numerator and denominator, the computed weights are exactly the softmax of perturbed
+ * scores {@code x̃_j} with
+ * <pre>  |x̃_j − x_j| ≤ ε_j = (1+u)·δ_j + u·(M − x_j + δ_max) + nb·(−ln(1 − 4u))</pre>
+ * The subtraction errors along key j's chain telescope to at most {@code u·(M̂ − x̂_j)}, and at most
+ * {@code nb} exponentials (nb = blocks holding a visible key) touch it. Note the subtraction term grows
+ * with the gap {@code M − x_j}, so it is not bounded by a constant; it is harmless only because the
+ * weight of a key far below the maximum is tiny, which is why the next step weights it.
+ *
+ * <h2>3. From scores to the output</h2>
+ * If every score moves by at most {@code ε_j}, the weights become {@code w̃_j = w_j e^{ε_j} / E} with
+ * {@code E = Σ w_k e^{ε_k}}; with {@code S = Σ_j w_j·expm1(ε_j)} one gets {@code |1 − E| ≤ S} and
+ * <pre>  Σ_j |w̃_j − w_j| ≤ 2S / (1 − S)     (and always ≤ 2)</pre>
+ * so the output moves by at most that times {@code A_d} (weights sum to 1). For a uniform
+ * {@code ε_j = Δ} this is {@code ≈ 2Δ}, the familiar {@code expm1(2Δ)}. {@code S} is evaluated as
+ * {@code (Σ w_j ε_j) · expm1(ε_max)/ε_max}, an upper bound because {@code expm1(x)/x} increases.
+ * Weights that underflow to subnormals carry an absolute error of ≤ 2 ulp = 2η per exponential instead;
+ * with the weight sum ≥ 1 this adds at most {@code 16·n·nb·η·A_d}.
+ *
+ * <h2>4. Accumulation and division</h2>
+ * {@code Σ p_j v_jd} and {@code Σ p_j} are accumulated in float, block by block, with one rescale by
+ * {@code alpha} per block: each term passes through at most {@code K = n + nb + 2} roundings (products of
+ * masked keys are exact zeros and add no error). Numerator and denominator are each off by a relative
+ * {@code γ_K}, so their quotient is off by {@code 2γ_K/(1 − γ_K)·A_d = γ_{2K}·A_d}, and the final division
+ * rounds once more: {@code γ_{2K+1}·A_d} in all. Underflow in the accumulation adds at most
+ * {@code (2n + nb + 2)·η}, far below the absolute floor {@code MIN_NORMAL}.
+ *
+ * <h2>Result</h2>
+ * <pre>  tol_d = min(2, 2S/(1 − S))·A_d + γ_{2K+1}·A_d + 16·n·nb·η·A_d + MIN_NORMAL</pre>
+ * The double-precision {@link ReferenceAttention} has the same structure (with {@code nb = 1}, sequential
+ * sums, exact products), so its own error is bounded by the same formula in {@link Precision#DOUBLE};
+ * {@link #kernelVsReference} adds both, plus a relative 2⁻³⁰ for evaluating the bound in double from the
+ * reference's rounded statistics. A row with no visible key has no tolerance: it must be exactly zero.
+ *
+ * <p>Two corrections to the simpler bound "{@code Δ_j = γ_{D+2}·c·Σ|qk| + 4u(|c·q·k| + |m|) + 4u}, output
+ * error {@code expm1(2Δ)·A + (2γ_{n+nb+2} + u)·A}": the subtraction of the running maximum errs by
+ * {@code u·(M − x_j)}, not by a constant, and each later block's rescale factor is one more rounded
+ * exponential; both are covered above. The accumulation term is the same up to {@code O(u²)}.
+ */
+public final class ErrorBound {
+
+  /** Keys per block in the kernels' online softmax (one running-max rescale per block). */
+  public static final int KEY_BLOCK = 64;
+
+  private static final double EVALUATION_MARGIN = 0x1p-30;
+
+  private ErrorBound() {}
+
+  /** The floating-point format whose roundings are bounded. */
+  public enum Precision {
+    /** IEEE binary32, the kernels' arithmetic. */
+    FLOAT(0x1p-24, Float.MIN_VALUE, Float.MIN_NORMAL),
+    /** IEEE binary64, the reference's arithmetic. */
+    DOUBLE(0x1p-53, Double.MIN_VALUE, Double.MIN_NORMAL);
+
+    final double u;
+    final double eta;
+    final double minNormal;
+
+    Precision(double u, double eta, double minNormal) {
+      this.u = u;
+      this.eta = eta;
+      this.minNormal = minNormal;
+    }
+
+    /** @return the unit roundoff u */
+    public double unitRoundoff() {
+      return u;
+    }
+  }
+
+  /** {@code γ_m = m·u / (1 − m·u)}, the relative error bound of m successive roundings. */
+  public static double gamma(double m, double u) {
+    if (m * u >= 1) {
+      return Double.POSITIVE_INFINITY;
+    }
+    return m * u / (1 - m * u);
+  }
+
+  /**
+   * Bound on {@code |computed − exact|} for coordinate {@code d} of a row with visible keys, for a
+   * computation in {@code precision} structured like the kernels (see the class comment).
+   */
+  public static double tolerance(AttentionSpec spec, ReferenceAttention.Row row, int d,
+      Precision precision) {
+    double u = precision.u;
+    double eta = precision.eta;
+    int n = row.visibleKeys();
+    int nb = row.keyBlocks();
+    int dim = spec.headDim();
+    double a = row.valueMagnitude()[d];
+
+    // Step 1: score errors, weighted by the softmax and at their largest.
+    double underflow = ((double) spec.scale() * dim + 2) * eta;
+    double gammaDot = gamma(dim + 2, u);
+    double deltaMean =
+        gammaDot * row.weightedDotMagnitude() + 4 * u * row.weightedScoreMagnitude() + underflow;
+    double deltaMax = gammaDot * row.maxDotMagnitude() + 4 * u * row.maxScoreMagnitude() + underflow;
+    // Step 2: add the subtraction of the running maximum and nb exponentials of 2 ulp each.
+    double exps = nb * -Math.log1p(-4 * u);
+    double epsMean = (1 + u) * deltaMean + u * (row.weightedGap() + deltaMax) + exps;
+    double epsMax = (1 + u) * deltaMax + u * (row.maxGap() + deltaMax) + exps;
+    // Step 3: S = Σ w_j expm1(ε_j) ≤ mean(ε) · expm1(ε_max)/ε_max.
+    double s = epsMax == 0 ? 0 : epsMean * (Math.expm1(epsMax) / epsMax);
+    double weightShift = s < 1 ? Math.min(2, 2 * s / (1 - s)) : 2;
+    double tinyWeights = 16.0 * n * nb * eta;
+    // Step 4: accumulation and division.
+    double accumulation = gamma(2.0 * (n + nb + 2) + 1, u);
+    return (weightShift + accumulation + tinyWeights) * a + precision.minNormal;
+  }
+
+  /**
+   * The largest absolute error of a float score in this row, {@code δ_max} of step 1: how ill-conditioned
+   * the row's softmax is for float arithmetic (used to group the reported errors).
+   */
+  public static double scoreUncertainty(AttentionSpec spec, ReferenceAttention.Row row) {
+    double u = Precision.FLOAT.u;
+    return gamma(spec.headDim() + 2, u) * row.maxDotMagnitude() + 4 * u * row.maxScoreMagnitude();
+  }
+
+  /**
+   * Bound on {@code |kernel − reference|} for coordinate {@code d}: the kernel's float error plus the
+   * reference's double error, plus a margin for evaluating the bound itself.
+   */
+  public static double kernelVsReference(AttentionSpec spec, ReferenceAttention.Row row, int d) {
+    double bound = tolerance(spec, row, d, Precision.FLOAT) + tolerance(spec, row, d, Precision.DOUBLE);
+    return bound * (1 + EVALUATION_MARGIN);
+  }
+
+  /**
+   * How far a float kernel's output coordinate may stray outside {@code [min_j v_jd, max_j v_jd]} over the
+   * visible keys: the computed weights are non-negative, so with exact accumulation the output would be a
+   * convex combination of those values; only step 4 remains, {@code γ_{2K+1}·A_d + MIN_NORMAL}.
+   *
+   * @param visibleKeys n, at least 1
+   * @param keyBlocks nb, blocks of {@link #KEY_BLOCK} keys holding a visible key
+   * @param valueMagnitude {@code A_d}
+   */
+  public static double rangeSlack(int visibleKeys, int keyBlocks, double valueMagnitude) {
+    double u = Precision.FLOAT.u;
+    return gamma(2.0 * (visibleKeys + keyBlocks + 2) + 1, u) * valueMagnitude + Float.MIN_NORMAL;
+  }
+}

@@ -1,0 +1,40 @@
+package io.github.attention.verify;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.attention.kernel.AttentionKernel;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Backend selection in a JVM started with {@code --add-modules jdk.incubator.vector}. Tagged
+ * {@code species} so it also runs where {@code -Dattention.vector.bits=256} forces the 256-bit species.
+ */
+@Tag("species")
+class KernelSelectionTest {
+
+  /** This machine's preferred species is 512 bits wide (AVX-512), so best() must pick SIMD. */
+  @Test
+  void bestIsTheVectorKernel() {
+    AttentionKernel best = AttentionKernel.best();
+    assertTrue(best.name().startsWith("vector-"), "best() is " + best.name());
+    assertEquals(AttentionKernel.vector().name(), best.name());
+  }
+
+  @Test
+  void vectorUsesTheForcedWidth() {
+    String bits = System.getProperty("attention.vector.bits");
+    String name = AttentionKernel.vector().name();
+    if (bits != null) {
+      assertEquals("vector-" + bits.trim(), name);
+    } else {
+      assertTrue(name.matches("vector-(128|256|512)"), name);
+    }
+  }
+
+  @Test
+  void scalarIsNamedScalar() {
+    assertEquals("scalar", AttentionKernel.scalar().name());
+  }
+}
