@@ -1,0 +1,116 @@
+package io.github.attention.bench;
+
+import java.util.Locale;
+
+/** Writes {@link Results} as JSON by hand (the layout is small and fixed, not worth a library). */
+final class JsonReport {
+
+  private final StringBuilder json = new StringBuilder();
+
+  private JsonReport() {}
+
+  static String of(Results results) {
+    return new JsonReport().write(results);
+  }
+
+  private String write(Results r) {
+    Results.Environment env = r.environment();
+    Results.Limits limits = r.limits();
+    json.append("{\n");
+    json.append("  \"environment\": {");
+    field("cpu", env.cpu()).append(", ");
+    field("cores", env.cores()).append(", ");
+    field("java", env.java()).append(", ");
+    field("vector_backend", env.vectorBackend()).append(", ");
+    field("settings", env.settings()).append("},\n");
+    json.append("  \"units\": {\"gflops\": \"GFLOP/s\", \"gbytes_per_s\": \"GB/s (1e9 bytes)\", ")
+        .append("\"ms_per_call\": \"ms\", ")
+        .append("\"alloc_bytes_per_call\": \"bytes allocated by the benchmark thread per call\", ")
+        .append("\"gc_alloc_rate_norm\": \"bytes per call from JMH -prof gc, every thread of the fork\", ")
+        .append("\"cpu_busy_percent\": \"all cores, system-wide, during the run\"},\n");
+    json.append("  \"limits\": {");
+    field("fma_peak_gflops", limits.peakGflops()).append(", ");
+    field("dram_read_gbytes_per_s", limits.dramGbytes()).append("},\n");
+    json.append("  \"shapes\": [\n");
+    for (int i = 0; i < r.rows().size(); i++) {
+      row(r.rows().get(i), limits);
+      json.append(i + 1 < r.rows().size() ? ",\n" : "\n");
+    }
+    json.append("  ],\n");
+    field("wall_seconds", r.seconds()).append("\n}\n");
+    return json.toString();
+  }
+
+  private void row(Results.Row row, Results.Limits limits) {
+    Shape s = row.shape();
+    json.append("    {");
+    field("id", s.id()).append(", ");
+    field("q_len", s.qLen()).append(", ");
+    field("kv_len", s.kvLen()).append(", ");
+    field("query_heads", s.queryHeads()).append(", ");
+    field("kv_heads", s.kvHeads()).append(", ");
+    field("head_dim", s.headDim()).append(", ");
+    field("causal", s.causal()).append(", ");
+    field("flops_per_call", s.flops()).append(", ");
+    field("kv_bytes", s.kvBytes()).append(",\n");
+    json.append("      \"scalar\": ");
+    run(row.scalar(), s, limits);
+    json.append(",\n      \"vector\": ");
+    run(row.vector(), s, limits);
+    json.append(",\n      ");
+    field("speedup", row.speedup()).append(", ");
+    field("vector_percent_of_fma_peak", row.percentOfPeak(limits, row.vector())).append(", ");
+    field("vector_percent_of_dram_read", row.percentOfDram(limits)).append("}");
+  }
+
+  private void run(Results.Run run, Shape shape, Results.Limits limits) {
+    json.append("{");
+    field("gflops", run.gflops()).append(", ");
+    field("gflops_min", run.gflopsMin()).append(", ");
+    field("gflops_max", run.gflopsMax()).append(", ");
+    field("ms_per_call", run.msPerCall()).append(", ");
+    field("kv_gbytes_per_s", shape.decode() ? run.gbytes() : Double.NaN).append(", ");
+    field("percent_of_fma_peak", 100 * run.gflops() / limits.peakGflops()).append(", ");
+    field("alloc_bytes_per_call", run.allocBytesPerCall()).append(", ");
+    field("gc_alloc_rate_norm", run.gcAllocNorm()).append(", ");
+    field("cpu_busy_percent", 100 * run.cpuBusy()).append("}");
+  }
+
+  private StringBuilder field(String name, String value) {
+    json.append('"').append(name).append("\": \"");
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      switch (c) {
+        case '"' -> json.append("\\\"");
+        case '\\' -> json.append("\\\\");
+        default -> {
+          if (c < 0x20) {
+            json.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+          } else {
+            json.append(c);
+          }
+        }
+      }
+    }
+    return json.append('"');
+  }
+
+  private StringBuilder field(String name, double value) {
+    json.append('"').append(name).append("\": ");
+    if (!Double.isFinite(value)) {
+      return json.append("null"); // JSON has no NaN: "not applicable / not measured"
+    }
+    if (value == Math.rint(value) && Math.abs(value) < 1e15) {
+      return json.append((long) value);
+    }
+    return json.append(String.format(Locale.ROOT, "%.6g", value).replaceFirst("\\.?0+(e|$)", "$1"));
+  }
+
+  private StringBuilder field(String name, long value) {
+    return json.append('"').append(name).append("\": ").append(value);
+  }
+
+  private StringBuilder field(String name, boolean value) {
+    return json.append('"').append(name).append("\": ").append(value);
+  }
+}

@@ -1,0 +1,145 @@
+package io.github.attention.bench;
+
+import io.github.attention.kernel.AttentionSpec;
+
+/**
+ * The benchmarked attention problems: the one table of shapes that the JMH benchmark, the comparison and the
+ * tests share. Every shape is fp32, token-major, default scale, no explicit mask.
+ *
+ * <p>{@link #flops()} counts 4·headDim flops (a multiply and an add in Q·Kᵀ and in P·V) per query head
+ * and per <em>visible</em> (query, key) pair, so causal shapes are not credited for skipped work; the softmax
+ * itself is not counted. {@link #kvBytes()} is the size of K plus V, which a single-query decode step must
+ * read once: for decode it is the memory traffic that bounds the kernel.
+ */
+public enum Shape {
+  /** Non-causal prefill, multi-head attention. */
+  PREFILL_1K("prefill-1k", 1024, 1024, 8, 8, 64, false),
+  /** Causal prefill with wide heads. */
+  PREFILL_2K_CAUSAL("prefill-2k-causal", 2048, 2048, 8, 8, 128, true),
+  /** One query token over a 4k KV cache, grouped-query attention (4 query heads per KV head). */
+  DECODE_4K_GQA("decode-4k-gqa", 1, 4096, 32, 8, 128, true),
+  /** One query token over a 32k KV cache (256 MiB of K and V: far larger than the caches). */
+  DECODE_32K_GQA("decode-32k-gqa", 1, 32768, 32, 8, 128, true),
+  /** Awkward sizes: prime lengths and a head width that is not a multiple of the vector length. */
+  ODD_HEAD("odd-head", 257, 257, 6, 2, 80, true);
+
+  private final String id;
+  private final int qLen;
+  private final int kvLen;
+  private final int queryHeads;
+  private final int kvHeads;
+  private final int headDim;
+  private final boolean causal;
+
+  Shape(String id, int qLen, int kvLen, int queryHeads, int kvHeads, int headDim, boolean causal) {
+    this.id = id;
+    this.qLen = qLen;
+    this.kvLen = kvLen;
+    this.queryHeads = queryHeads;
+    this.kvHeads = kvHeads;
+    this.headDim = headDim;
+    this.causal = causal;
+  }
+
+  /**
+   * The shape with the given id, as used by the benchmark's {@code shape} parameter.
+   *
+   * @param id an id such as {@code "prefill-1k"}
+   * @return the shape
+   * @throws IllegalArgumentException if no shape has that id
+   */
+  public static Shape byId(String id) {
+    for (Shape shape : values()) {
+      if (shape.id.equals(id)) {
+        return shape;
+      }
+    }
+    throw new IllegalArgumentException("unknown shape '" + id + "', expected one of " + ids());
+  }
+
+  /** @return every shape's id, in table order, comma-separated */
+  public static String ids() {
+    StringBuilder all = new StringBuilder();
+    for (Shape shape : values()) {
+      all.append(all.isEmpty() ? "" : ",").append(shape.id);
+    }
+    return all.toString();
+  }
+
+  /** @return the id, e.g. {@code "decode-4k-gqa"} */
+  public String id() {
+    return id;
+  }
+
+  /** @return number of query rows (tokens) */
+  public int qLen() {
+    return qLen;
+  }
+
+  /** @return number of key/value rows (tokens) */
+  public int kvLen() {
+    return kvLen;
+  }
+
+  /** @return number of query heads */
+  public int queryHeads() {
+    return queryHeads;
+  }
+
+  /** @return number of key/value heads */
+  public int kvHeads() {
+    return kvHeads;
+  }
+
+  /** @return width of every head */
+  public int headDim() {
+    return headDim;
+  }
+
+  /** @return whether attention is causal (bottom-right aligned) */
+  public boolean causal() {
+    return causal;
+  }
+
+  /** @return whether this is a single-query decode step, where K/V bandwidth is the limit */
+  public boolean decode() {
+    return qLen == 1;
+  }
+
+  /** @return the kernel spec: these head counts, default scale {@code 1/sqrt(headDim)}, this causality */
+  public AttentionSpec spec() {
+    return AttentionSpec.of(queryHeads, kvHeads, headDim).withCausal(causal);
+  }
+
+  /**
+   * Number of (query row, key) pairs a query head attends over: {@code qLen·kvLen}, or for causal shapes
+   * only the pairs with {@code j <= i + kvLen - qLen}.
+   *
+   * @return visible pairs per query head
+   */
+  public long visiblePairs() {
+    if (!causal) {
+      return (long) qLen * kvLen;
+    }
+    long pairs = 0;
+    for (int i = 0; i < qLen; i++) {
+      pairs += Math.clamp(i + kvLen - qLen + 1, 0, kvLen);
+    }
+    return pairs;
+  }
+
+  /** @return useful floating-point operations of one call: {@code 4·headDim·queryHeads·visiblePairs()} */
+  public double flops() {
+    return 4.0 * headDim * queryHeads * visiblePairs();
+  }
+
+  /** @return bytes of K and V together: {@code 2·kvLen·kvHeads·headDim·4} */
+  public long kvBytes() {
+    return 2L * kvLen * kvHeads * headDim * Float.BYTES;
+  }
+
+  @Override
+  public String toString() {
+    return id;
+  }
+}
