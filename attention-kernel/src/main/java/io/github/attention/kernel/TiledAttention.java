@@ -169,7 +169,7 @@ abstract class TiledAttention implements AttentionKernel {
    * prefetcher follows that; one head's slice of every token it does not), and the packed rows are
    * contiguous, so that rows a power-of-two stride apart do not fight over a few L1 sets.
    */
-  static void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride,
+  void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride,
       float[] dst) {
     for (int j = 0; j < n; j++) {
       for (int h = 0; h < heads; h++) {

@@ -318,6 +318,26 @@ final class VectorAttention extends TiledAttention {
     return ints;
   }
 
+  /** {@link TiledAttention#pack} with vector moves: rows are short (a head), so a copy call per row costs. */
+  @Override
+  void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride, float[] dst) {
+    int full = headDim & -L;
+    VectorMask<Float> tail = F.indexInRange(full, headDim);
+    for (int j = 0; j < n; j++) {
+      for (int h = 0; h < heads; h++) {
+        int from = offset + j * kvStride + h * headDim;
+        int to = (h * KEY_BLOCK + j) * stride;
+        for (int d = 0; d < full; d += L) {
+          FloatVector.fromArray(F, src, from + d).intoArray(dst, to + d);
+        }
+        if (full < headDim) {
+          // Masked lanes read as zero, which is the padding up to stride.
+          FloatVector.fromArray(F, src, from + full, tail).intoArray(dst, to + full);
+        }
+      }
+    }
+  }
+
   /** Rows below this take {@link #dotScores}; from it on, transposing the keys pays for itself. */
   static final int FEW_ROWS = 16;
 
