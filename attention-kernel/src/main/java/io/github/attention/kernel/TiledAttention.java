@@ -28,7 +28,7 @@ abstract class TiledAttention implements AttentionKernel {
   /** Keys per block. A multiple of every backend's {@link #keyStep()}. */
   static final int KEY_BLOCK = 64;
   /** Rows (query rows × heads of a group) per task, when the group is not larger. */
-  static final int ROW_TARGET = 256;
+  static final int ROW_TARGET = 128;
 
   private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
