@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Scores use a 4 × 4 register tile (4 rows × 4 vectors of keys, 16 accumulators): per head dimension,
  * 4 broadcasts of query values and 4 loads of transposed keys feed 16 FMAs. The P·V product uses the same
- * tile shape over (rows × vectors of the head dimension), reading V straight from the caller's array.
+ * tile shape over (rows × vectors of the head dimension), reading the packed value block, or the caller's
+ * array when decoding. Decoding-sized tasks score by {@link #dotScores} instead of transposing keys.
  */
 final class VectorAttention extends TiledAttention {
 
@@ -98,20 +99,21 @@ final class VectorAttention extends TiledAttention {
 
   private static void transposeTile(float[] k, int src, int kvStride, float[] tile, float[] kt, int dst) {
     for (int t = 0; t < ROUNDS; t++) {
-      FloatVector low = FloatVector.fromArray(F, SWAP_LOW, t * L);
-      FloatVector high = FloatVector.fromArray(F, SWAP_HIGH, t * L);
+      IntVector low = IntVector.fromArray(I, SELECT_LOW, t * L);
+      IntVector high = IntVector.fromArray(I, SELECT_HIGH, t * L);
       int bit = 1 << t;
       boolean first = t == 0;
       boolean last = t == ROUNDS - 1;
       for (int pair = 0; pair < L / 2; pair++) {
         int i = ((pair >> t) << (t + 1)) | (pair & (bit - 1));
         int j = i | bit;
-        FloatVector a = first ? FloatVector.fromArray(F, k, src + i * kvStride)
-            : FloatVector.fromArray(F, tile, i * L);
-        FloatVector b = first ? FloatVector.fromArray(F, k, src + j * kvStride)
-            : FloatVector.fromArray(F, tile, j * L);
-        FloatVector x = low.selectFrom(a, b);
-        FloatVector y = high.selectFrom(a, b);
+        // Integer lanes: float selectors would be converted to integers on every selection.
+        IntVector a = (first ? FloatVector.fromArray(F, k, src + i * kvStride)
+            : FloatVector.fromArray(F, tile, i * L)).reinterpretAsInts();
+        IntVector b = (first ? FloatVector.fromArray(F, k, src + j * kvStride)
+            : FloatVector.fromArray(F, tile, j * L)).reinterpretAsInts();
+        FloatVector x = low.selectFrom(a, b).reinterpretAsFloats();
+        FloatVector y = high.selectFrom(a, b).reinterpretAsFloats();
         if (last) {
           x.intoArray(kt, dst + i * KEY_BLOCK);
           y.intoArray(kt, dst + j * KEY_BLOCK);
@@ -133,9 +135,12 @@ final class VectorAttention extends TiledAttention {
   }
 
   private static final int ROUNDS = Integer.numberOfTrailingZeros(L);
-  /** Lane selectors of transposition round t at {@code [t * L, (t + 1) * L)}, as {@code selectFrom} wants. */
-  private static final float[] SWAP_LOW = swapIndexes(false);
-  private static final float[] SWAP_HIGH = swapIndexes(true);
+  /**
+   * Lane selectors of round t at {@code [t * L, (t + 1) * L)}, for {@code selectFrom(a, b)} (indexes from L
+   * pick from b): round t swaps bit t of the row index with bit t of the lane index of a pair of rows.
+   */
+  private static final int[] SELECT_LOW = selectIndexes(false);
+  private static final int[] SELECT_HIGH = selectIndexes(true);
   /** A per-thread L × L tile: the transposition's middle rounds, or the score folding's last rounds. */
   private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[L * L]);
 
@@ -143,8 +148,8 @@ final class VectorAttention extends TiledAttention {
     return TILE.get();
   }
 
-  private static float[] swapIndexes(boolean high) {
-    float[] indexes = new float[ROUNDS * L];
+  private static int[] selectIndexes(boolean high) {
+    int[] indexes = new int[ROUNDS * L];
     for (int t = 0; t < ROUNDS; t++) {
       int bit = 1 << t;
       for (int p = 0; p < L; p++) {
@@ -211,10 +216,10 @@ final class VectorAttention extends TiledAttention {
       a23 = y.fma(x2, a23);
       a33 = y.fma(x3, a33);
     }
-    IntVector low0 = IntVector.fromArray(I, FOLD_LOW, 0);
-    IntVector high0 = IntVector.fromArray(I, FOLD_HIGH, 0);
-    IntVector low1 = IntVector.fromArray(I, FOLD_LOW, L);
-    IntVector high1 = IntVector.fromArray(I, FOLD_HIGH, L);
+    IntVector low0 = IntVector.fromArray(I, SELECT_LOW, 0);
+    IntVector high0 = IntVector.fromArray(I, SELECT_HIGH, 0);
+    IntVector low1 = IntVector.fromArray(I, SELECT_LOW, L);
+    IntVector high1 = IntVector.fromArray(I, SELECT_HIGH, L);
     IntVector x;
     IntVector y;
     x = a00.reinterpretAsInts();
@@ -291,8 +296,8 @@ final class VectorAttention extends TiledAttention {
     for (int row = 0; row < Math.min(4, rows - r); row++) {
       int zr = row * quads * L;
       for (int t = 2, count = quads; t < ROUNDS; t++, count /= 2) {
-        IntVector low = IntVector.fromArray(I, FOLD_LOW, t * L);
-        IntVector high = IntVector.fromArray(I, FOLD_HIGH, t * L);
+        IntVector low = IntVector.fromArray(I, SELECT_LOW, t * L);
+        IntVector high = IntVector.fromArray(I, SELECT_HIGH, t * L);
         for (int i = 0; i < count / 2; i++) {
           FloatVector a = FloatVector.fromArray(F, z, zr + 2 * i * L);
           FloatVector b = FloatVector.fromArray(F, z, zr + (2 * i + 1) * L);
@@ -304,18 +309,6 @@ final class VectorAttention extends TiledAttention {
       }
       FloatVector.fromArray(F, z, zr).intoArray(s, (r + row) * KEY_BLOCK + j0);
     }
-  }
-
-  /** Lane selectors of folding round t at {@code [t * L, (t + 1) * L)}: the transposition's, as ints. */
-  private static final int[] FOLD_LOW = toInts(SWAP_LOW);
-  private static final int[] FOLD_HIGH = toInts(SWAP_HIGH);
-
-  private static int[] toInts(float[] indexes) {
-    int[] ints = new int[indexes.length];
-    for (int i = 0; i < ints.length; i++) {
-      ints[i] = (int) indexes[i];
-    }
-    return ints;
   }
 
   /** {@link TiledAttention#pack} with vector moves: rows are short (a head), so a copy call per row costs. */
