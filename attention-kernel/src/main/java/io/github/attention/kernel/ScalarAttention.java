@@ -25,20 +25,19 @@ final class ScalarAttention extends TiledAttention {
     return 1;
   }
 
-  /** Writes key {@code j < n} (at {@code k[offset + j·stride ..]}) to {@code kt[d * KEY_BLOCK + j]}. */
-  static void transposeKeys(float[] k, int stride, int offset, int n, int headDim, float[] kt) {
+  @Override
+  void transposeKeys(float[] keys, int offset, int stride, int n, int headDim, float[] kt, int ktOffset) {
     for (int j = 0; j < n; j++) {
       int src = offset + j * stride;
       for (int d = 0; d < headDim; d++) {
-        kt[d * KEY_BLOCK + j] = k[src + d];
+        kt[ktOffset + d * KEY_BLOCK + j] = keys[src + d];
       }
     }
   }
 
   @Override
-  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] keys, int keyOffset, int stride,
-      int n, int width, float[] kt, float[] s) {
-    transposeKeys(keys, stride, keyOffset, n, headDim, kt);
+  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
+      float[] s) {
     for (int r = 0; r < rows; r++) {
       int qr = qOffset[r];
       int sr = r * KEY_BLOCK;
@@ -47,10 +46,25 @@ final class ScalarAttention extends TiledAttention {
       }
       for (int d = 0; d < headDim; d++) {
         float qd = q[qr + d];
-        int kd = d * KEY_BLOCK;
+        int kd = ktOffset + d * KEY_BLOCK;
         for (int j = 0; j < width; j++) {
           s[sr + j] += qd * kt[kd + j];
         }
+      }
+    }
+  }
+
+  /** Not used: {@link #readsInPlace} is false. A plain dot product per (row, key), for completeness. */
+  @Override
+  void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset, int stride,
+      int n, float[] s) {
+    for (int r = 0; r < rows; r++) {
+      for (int j = 0; j < n; j++) {
+        float dot = 0f;
+        for (int d = 0; d < headDim; d++) {
+          dot += q[qOffset[r] + d] * k[offset + j * stride + d];
+        }
+        s[r * KEY_BLOCK + j] = dot;
       }
     }
   }

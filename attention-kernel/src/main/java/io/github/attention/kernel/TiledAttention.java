@@ -29,6 +29,11 @@ abstract class TiledAttention implements AttentionKernel {
   static final int KEY_BLOCK = 64;
   /** Rows (query rows × heads of a group) per task, when the group is not larger. */
   static final int ROW_TARGET = 128;
+  /**
+   * Largest transposed-K (and packed-V) scratch, in floats, for preparing a whole KV head once for all its
+   * query blocks; longer heads are prepared block by block in every task.
+   */
+  static final int PREPARED_LIMIT = 1 << 20;
 
   private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
@@ -39,13 +44,26 @@ abstract class TiledAttention implements AttentionKernel {
   abstract int dimStep();
 
   /**
-   * Raw scores {@code s[r * KEY_BLOCK + j] = Σ_d q[qOffset[r] + d] · keys[keyOffset + j·stride + d]} for
-   * {@code r < rows}, {@code j < n}, from a packed key block (rows {@code stride} apart, zero-padded from
-   * {@code headDim} to {@code stride}). Columns {@code n .. width-1} may receive anything: {@link #softmax}
-   * replaces them by {@code -∞}. {@code kt} ({@code headDim × KEY_BLOCK}) is scratch for transposed keys.
+   * Transposes keys {@code j < n} ({@code keys[offset + j·stride + d]}) into
+   * {@code kt[ktOffset + d·KEY_BLOCK + j]}, so that lanes can run across keys.
    */
-  abstract void scores(float[] q, int[] qOffset, int rows, int headDim, float[] keys, int keyOffset,
-      int stride, int n, int width, float[] kt, float[] s);
+  abstract void transposeKeys(float[] keys, int offset, int stride, int n, int headDim, float[] kt,
+      int ktOffset);
+
+  /**
+   * Raw scores {@code s[r·KEY_BLOCK + j] = Σ_d q[qOffset[r] + d] · kt[ktOffset + d·KEY_BLOCK + j]} for
+   * {@code r < rows}, {@code j < width}, from transposed keys. Columns from the block's key count on may
+   * receive anything: {@link #softmax} replaces them by {@code -∞}.
+   */
+  abstract void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
+      float[] s);
+
+  /**
+   * Raw scores as {@link #scores}, from keys read where they are ({@code k[offset + j·stride + d]});
+   * only called when {@link #readsInPlace}.
+   */
+  abstract void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset,
+      int stride, int n, float[] s);
 
   /**
    * Turns the block's raw scores into weights and updates the running state, for every row r:
@@ -66,8 +84,8 @@ abstract class TiledAttention implements AttentionKernel {
       float[] alpha, float[] o, int stride);
 
   /**
-   * Whether tasks of this many rows skip packing and pass the caller's K and V (with the token stride) to
-   * {@link #scores} and {@link #accumulate}; only allowed when {@code headDim} is a multiple of
+   * Whether tasks of this many rows skip packing: {@link #scoresInPlace} and {@link #accumulate} get the
+   * caller's K and V with the token stride. Only allowed when {@code headDim} is a multiple of
    * {@link #dimStep()}.
    */
   abstract boolean readsInPlace(int rows, int headDim);
@@ -83,21 +101,46 @@ abstract class TiledAttention implements AttentionKernel {
     if (qLen <= queryRows) {
       // One query block (decoding, short prompts): sweep all KV heads block by block, so that K and V are
       // read in address order instead of one head's slice of every token at a time.
-      work.ensure(qLen * group, kvHeads, roundUp(spec.headDim(), dimStep()), spec.headDim());
-      attendTask(spec, qLen, kvLen, q, k, v, mask, out, 0, kvHeads, 0, qLen, work);
+      work.ensure(qLen * group, kvHeads, roundUp(spec.headDim(), dimStep()), spec.headDim(), 0);
+      attendTask(spec, qLen, kvLen, q, k, v, mask, out, 0, kvHeads, 0, qLen, false, work);
     } else {
-      work.ensure(queryRows * group, 1, roundUp(spec.headDim(), dimStep()), spec.headDim());
+      // Several query blocks read each KV head: transpose its keys and pack its values once, not per block.
+      int paddedDim = roundUp(spec.headDim(), dimStep());
+      int keyBlocks = (kvLen + KEY_BLOCK - 1) / KEY_BLOCK;
+      boolean prepare = (long) keyBlocks * KEY_BLOCK * paddedDim <= PREPARED_LIMIT;
+      work.ensure(queryRows * group, 1, paddedDim, spec.headDim(), prepare ? keyBlocks : 0);
       for (int g = 0; g < kvHeads; g++) {
+        if (prepare) {
+          prepareHead(spec, kvLen, k, v, g, work);
+        }
         for (int i0 = 0; i0 < qLen; i0 += queryRows) {
-          attendTask(spec, qLen, kvLen, q, k, v, mask, out, g, g + 1, i0, Math.min(qLen, i0 + queryRows), work);
+          attendTask(spec, qLen, kvLen, q, k, v, mask, out, g, g + 1, i0, Math.min(qLen, i0 + queryRows),
+              prepare, work);
         }
       }
     }
   }
 
-  /** Query rows {@code i0 .. i1-1} of the query heads that read KV heads {@code g0 .. g1-1}. */
+  /** Transposes all keys and packs all values of KV head {@code g}, block by block, into scratch. */
+  private void prepareHead(AttentionSpec spec, int kvLen, float[] k, float[] v, int g, Scratch work) {
+    int headDim = spec.headDim();
+    int kvStride = spec.kvHeads() * headDim;
+    int paddedDim = roundUp(headDim, dimStep());
+    for (int j0 = 0, b = 0; j0 < kvLen; j0 += KEY_BLOCK, b++) {
+      int n = Math.min(KEY_BLOCK, kvLen - j0);
+      int offset = j0 * kvStride + g * headDim;
+      pack(k, kvStride, offset, n, 1, headDim, paddedDim, work.keys, 0);
+      transposeKeys(work.keys, 0, paddedDim, n, headDim, work.preparedKeys, b * headDim * KEY_BLOCK);
+      pack(v, kvStride, offset, n, 1, headDim, paddedDim, work.preparedValues, b * KEY_BLOCK * paddedDim);
+    }
+  }
+
+  /**
+   * Query rows {@code i0 .. i1-1} of the query heads that read KV heads {@code g0 .. g1-1}; with
+   * {@code prepared}, from the one head {@link #prepareHead} left in scratch.
+   */
   private void attendTask(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v,
-      float[] mask, float[] out, int g0, int g1, int i0, int i1, Scratch work) {
+      float[] mask, float[] out, int g0, int g1, int i0, int i1, boolean prepared, Scratch work) {
     int headDim = spec.headDim();
     int group = spec.groupSize();
     int qStride = spec.queryHeads() * headDim;
@@ -119,19 +162,16 @@ abstract class TiledAttention implements AttentionKernel {
     }
     int heads = g1 - g0;
     boolean inPlace = readsInPlace(rows, headDim);
-    float[] keys = inPlace ? k : work.keys;
-    float[] values = inPlace ? v : work.values;
-    int blockStride = inPlace ? kvStride : oStride;
     for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
       int n = Math.min(KEY_BLOCK, keyEnd - j0);
       int blockOffset = j0 * kvStride + g0 * headDim;
-      if (!inPlace) {
-        pack(k, kvStride, blockOffset, n, heads, headDim, oStride, work.keys);
-        pack(v, kvStride, blockOffset, n, heads, headDim, oStride, work.values);
-      } else if (heads == spec.kvHeads()) {
+      if (inPlace && heads == spec.kvHeads()) {
         // The block's tokens, all heads: one contiguous range of each array.
         prefetch(k, blockOffset, n * kvStride);
         prefetch(v, blockOffset, n * kvStride);
+      } else if (!inPlace && !prepared) {
+        pack(k, kvStride, blockOffset, n, heads, headDim, oStride, work.keys, 0);
+        pack(v, kvStride, blockOffset, n, heads, headDim, oStride, work.values, 0);
       }
       int width = roundUp(n, keyStep());
       for (int r = 0; r < rows; r++) {
@@ -142,11 +182,31 @@ abstract class TiledAttention implements AttentionKernel {
       }
       for (int g = g0; g < g1; g++) {
         HeadState head = work.heads[g - g0];
-        int at = inPlace ? blockOffset + (g - g0) * headDim : (g - g0) * KEY_BLOCK * oStride;
-        scores(q, head.qOffset, rows, headDim, keys, at, blockStride, n, width, work.kt, work.s);
+        float[] values;
+        int valueOffset;
+        int valueStride;
+        if (inPlace) {
+          values = v;
+          valueOffset = blockOffset + (g - g0) * headDim;
+          valueStride = kvStride;
+          scoresInPlace(q, head.qOffset, rows, headDim, k, valueOffset, kvStride, n, work.s);
+        } else if (prepared) {
+          int block = j0 / KEY_BLOCK;
+          values = work.preparedValues;
+          valueOffset = block * KEY_BLOCK * oStride;
+          valueStride = oStride;
+          scores(q, head.qOffset, rows, headDim, work.preparedKeys, block * headDim * KEY_BLOCK, width,
+              work.s);
+        } else {
+          values = work.values;
+          valueOffset = (g - g0) * KEY_BLOCK * oStride;
+          valueStride = oStride;
+          transposeKeys(work.keys, valueOffset, oStride, n, headDim, work.kt, 0);
+          scores(q, head.qOffset, rows, headDim, work.kt, 0, width, work.s);
+        }
         softmax(work.s, rows, width, work.limit, spec.scale(), mask, work.maskOffset, head.max, head.sum,
             head.alpha);
-        accumulate(work.s, rows, n, values, at, blockStride, head.alpha, head.o, oStride);
+        accumulate(work.s, rows, n, values, valueOffset, valueStride, head.alpha, head.o, oStride);
       }
     }
     for (int g = g0; g < g1; g++) {
@@ -168,16 +228,16 @@ abstract class TiledAttention implements AttentionKernel {
 
   /**
    * Copies tokens {@code j < n} of {@code heads} consecutive heads (token j, head h at
-   * {@code src[offset + j·kvStride + h·headDim ..]}) to {@code dst[(h·KEY_BLOCK + j)·stride ..]}, zero-padded
+   * {@code src[offset + j·kvStride + h·headDim ..]}) to {@code dst[dstOffset + (h·KEY_BLOCK + j)·stride ..]}, zero-padded
    * to {@code stride}. Reading token by token walks the caller's array in address order (the hardware
    * prefetcher follows that; one head's slice of every token it does not), and the packed rows are
    * contiguous, so that rows a power-of-two stride apart do not fight over a few L1 sets.
    */
   void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride,
-      float[] dst) {
+      float[] dst, int dstOffset) {
     for (int j = 0; j < n; j++) {
       for (int h = 0; h < heads; h++) {
-        int to = (h * KEY_BLOCK + j) * stride;
+        int to = dstOffset + (h * KEY_BLOCK + j) * stride;
         System.arraycopy(src, offset + j * kvStride + h * headDim, dst, to, headDim);
         if (stride > headDim) {
           Arrays.fill(dst, to + headDim, to + stride, 0f);
@@ -223,12 +283,20 @@ abstract class TiledAttention implements AttentionKernel {
     float[] kt = new float[0];
     float[] keys = new float[0];
     float[] values = new float[0];
+    float[] preparedKeys = new float[0];
+    float[] preparedValues = new float[0];
     float[] s = new float[0];
     int[] maskOffset = new int[0];
     int[] limit = new int[0];
     HeadState[] heads = new HeadState[0];
 
-    void ensure(int rows, int headCount, int paddedDim, int headDim) {
+    void ensure(int rows, int headCount, int paddedDim, int headDim, int preparedBlocks) {
+      if (preparedKeys.length < preparedBlocks * KEY_BLOCK * headDim) {
+        preparedKeys = new float[preparedBlocks * KEY_BLOCK * headDim];
+      }
+      if (preparedValues.length < preparedBlocks * KEY_BLOCK * paddedDim) {
+        preparedValues = new float[preparedBlocks * KEY_BLOCK * paddedDim];
+      }
       if (kt.length < headDim * KEY_BLOCK) {
         kt = new float[headDim * KEY_BLOCK];
       }

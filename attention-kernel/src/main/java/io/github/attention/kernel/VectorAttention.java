@@ -82,12 +82,13 @@ final class VectorAttention extends TiledAttention {
    * Partial tiles (the last keys of a block, the last dimensions of an odd head size) are copied by scalar
    * code, which keeps masks out of this loop.
    */
-  private static void transposeKeys(float[] k, int kvStride, int offset, int n, int headDim, float[] kt) {
+  @Override
+  void transposeKeys(float[] k, int offset, int kvStride, int n, int headDim, float[] kt, int ktOffset) {
     float[] tile = tile();
     for (int j0 = 0; j0 < n; j0 += L) {
       for (int d0 = 0; d0 < headDim; d0 += L) {
         int src = offset + j0 * kvStride + d0;
-        int dst = d0 * KEY_BLOCK + j0;
+        int dst = ktOffset + d0 * KEY_BLOCK + j0;
         if (j0 + L <= n && d0 + L <= headDim) {
           transposeTile(k, src, kvStride, tile, kt, dst);
         } else {
@@ -313,13 +314,14 @@ final class VectorAttention extends TiledAttention {
 
   /** {@link TiledAttention#pack} with vector moves: rows are short (a head), so a copy call per row costs. */
   @Override
-  void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride, float[] dst) {
+  void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride, float[] dst,
+      int dstOffset) {
     int full = headDim & -L;
     VectorMask<Float> tail = F.indexInRange(full, headDim);
     for (int j = 0; j < n; j++) {
       for (int h = 0; h < heads; h++) {
         int from = offset + j * kvStride + h * headDim;
-        int to = (h * KEY_BLOCK + j) * stride;
+        int to = dstOffset + (h * KEY_BLOCK + j) * stride;
         for (int d = 0; d < full; d += L) {
           FloatVector.fromArray(F, src, from + d).intoArray(dst, to + d);
         }
@@ -358,23 +360,24 @@ final class VectorAttention extends TiledAttention {
   }
 
   @Override
-  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] keys, int keyOffset, int stride,
-      int n, int width, float[] kt, float[] s) {
-    if (readsInPlace(rows, headDim)) {
-      dotScores(q, qOffset, rows, headDim, keys, keyOffset, stride, n, s);
-      return;
-    }
-    transposeKeys(keys, stride, keyOffset, n, headDim, kt);
+  void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset, int stride,
+      int n, float[] s) {
+    dotScores(q, qOffset, rows, headDim, k, offset, stride, n, s);
+  }
+
+  @Override
+  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
+      float[] s) {
     int r = 0;
     for (; r < (rows & -4); r += 4) {
       for (int c = 0; c < width; c += STRIP) {
-        scores4x4(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, c, s,
-            r * KEY_BLOCK + c);
+        scores4x4(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, ktOffset + c,
+            s, r * KEY_BLOCK + c);
       }
     }
     for (; r < rows; r++) {
       for (int c = 0; c < width; c += STRIP) {
-        scores1x4(q, qOffset[r], headDim, kt, c, s, r * KEY_BLOCK + c);
+        scores1x4(q, qOffset[r], headDim, kt, ktOffset + c, s, r * KEY_BLOCK + c);
       }
     }
   }
