@@ -11,9 +11,11 @@ import java.util.Arrays;
  * heads sharing a KV head reuse each key block. For every visible key block the task
  *
  * <ol>
- *   <li>packs the block's keys and values contiguously (all heads of the task at once, in address order);
- *   <li>computes raw scores {@code s[r][key] = q_r · k_key}, normally by transposing the keys into
- *       {@code kt[d][key]} so SIMD lanes run across keys and no dot product needs a horizontal reduction;
+ *   <li>packs the block's keys and values contiguously (all heads of the task at once, in address order)
+ *       and transposes the keys into {@code kt[d][key]}, so SIMD lanes run across keys and no dot product
+ *       needs a horizontal reduction; when several query blocks read a KV head, {@link #prepareHead} does
+ *       this once per head instead, and decoding-sized tasks read K and V in place;
+ *   <li>computes raw scores {@code s[r][key] = q_r · k_key};
  *   <li>scales, masks, takes the block's row maximum, rescales the running sum and exponentiates in place,
  *       turning scores into unnormalized weights {@code p};
  *   <li>rescales the output accumulator by {@code exp(oldMax - newMax)} and adds {@code p · V}.
@@ -21,7 +23,7 @@ import java.util.Arrays;
  *
  * At the end each accumulator row is divided by its running sum (rows that saw no key give zeros). Key
  * blocks wholly in the causal future of the task's rows are never visited. Tasks are independent and write
- * disjoint output rows, so they can later run in parallel. Subclasses supply the four block steps.
+ * disjoint output rows, so they can later run in parallel. Subclasses supply the block steps.
  */
 abstract class TiledAttention implements AttentionKernel {
 
@@ -228,8 +230,8 @@ abstract class TiledAttention implements AttentionKernel {
 
   /**
    * Copies tokens {@code j < n} of {@code heads} consecutive heads (token j, head h at
-   * {@code src[offset + j·kvStride + h·headDim ..]}) to {@code dst[dstOffset + (h·KEY_BLOCK + j)·stride ..]}, zero-padded
-   * to {@code stride}. Reading token by token walks the caller's array in address order (the hardware
+   * {@code src[offset + j·kvStride + h·headDim ..]}) to {@code dst[dstOffset + (h·KEY_BLOCK + j)·stride ..]},
+   * zero-padded to {@code stride}. Reading token by token walks the caller's array in address order (the hardware
    * prefetcher follows that; one head's slice of every token it does not), and the packed rows are
    * contiguous, so that rows a power-of-two stride apart do not fight over a few L1 sets.
    */
