@@ -221,6 +221,8 @@ final class VectorAttention extends TiledAttention {
     IntVector high0 = IntVector.fromArray(I, SELECT_HIGH, 0);
     IntVector low1 = IntVector.fromArray(I, SELECT_LOW, L);
     IntVector high1 = IntVector.fromArray(I, SELECT_HIGH, L);
+    // Row by row, fold (key 0, key 1) and (key 2, key 3) in round 0, then the two results in round 1.
+    // Written out: a helper taking and returning vectors was not inlined here, and boxed every vector.
     IntVector x;
     IntVector y;
     x = a00.reinterpretAsInts();
