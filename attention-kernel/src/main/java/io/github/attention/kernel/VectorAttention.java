@@ -460,35 +460,49 @@ final class VectorAttention extends TiledAttention {
   /**
    * Two passes over the rows, each free of dependencies between rows so that the out-of-order core overlaps
    * one row's horizontal reduction with the next row's loads: first scale, mask and take the maximum, then
-   * exponentiate and sum. {@code exp(oldMax - newMax)} is only computed when the maximum grew.
+   * exponentiate and sum. {@code exp(oldMax - newMax)} is only computed when the maximum grew. A block with
+   * no mask and every key visible to every row (all but the causal diagonal) keeps its raw scores: the
+   * maximum of {@code s·scale} is {@code scale·max(s)} (scale is positive), and the second pass applies the
+   * scale inside one fused multiply-add, which saves a store and a multiply per score.
    */
   @Override
   void softmax(float[] s, int rows, int width, int[] limit, float scale, float[] mask, int[] maskOffset,
       float[] max, float[] sum, float[] alpha) {
+    boolean raw = mask == null && allSee(limit, rows, width);
     FloatVector minusInf = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
     for (int r = 0; r < rows; r++) {
       int sr = r * KEY_BLOCK;
-      int visible = limit[r];
-      int mr = maskOffset[r];
       FloatVector vmax = minusInf;
-      for (int c = 0; c < width; c += L) {
-        FloatVector x = FloatVector.fromArray(F, s, sr + c).mul(scale);
-        if (c + L <= visible) {
-          if (mr >= 0) {
-            x = x.add(FloatVector.fromArray(F, mask, mr + c));
-          }
-        } else {
-          VectorMask<Float> seen = F.indexInRange(c, visible);
-          if (mr >= 0) {
-            x = x.add(FloatVector.fromArray(F, mask, mr + c, seen));
-          }
-          x = minusInf.blend(x, seen);
+      if (raw) {
+        for (int c = 0; c < width; c += L) {
+          FloatVector x = FloatVector.fromArray(F, s, sr + c);
+          vmax = vmax.blend(x, x.compare(VectorOperators.GT, vmax));
         }
-        x.intoArray(s, sr + c);
-        vmax = vmax.blend(x, x.compare(VectorOperators.GT, vmax));
+      } else {
+        int visible = limit[r];
+        int mr = maskOffset[r];
+        for (int c = 0; c < width; c += L) {
+          FloatVector x = FloatVector.fromArray(F, s, sr + c).mul(scale);
+          if (c + L <= visible) {
+            if (mr >= 0) {
+              x = x.add(FloatVector.fromArray(F, mask, mr + c));
+            }
+          } else {
+            VectorMask<Float> seen = F.indexInRange(c, visible);
+            if (mr >= 0) {
+              x = x.add(FloatVector.fromArray(F, mask, mr + c, seen));
+            }
+            x = minusInf.blend(x, seen);
+          }
+          x.intoArray(s, sr + c);
+          vmax = vmax.blend(x, x.compare(VectorOperators.GT, vmax));
+        }
       }
       float oldMax = max[r];
       float blockMax = vmax.reduceLanes(VectorOperators.MAX);
+      if (raw) {
+        blockMax *= scale;
+      }
       if (blockMax > oldMax) {
         // exp(-inf) = 0: a row's first visible block rescales its (zero) accumulator by 0.
         alpha[r] = (float) Math.exp(oldMax - blockMax);
@@ -497,19 +511,29 @@ final class VectorAttention extends TiledAttention {
         alpha[r] = 1f;
       }
     }
+    FloatVector factor = FloatVector.broadcast(F, raw ? scale : 1f);
     for (int r = 0; r < rows; r++) {
       int sr = r * KEY_BLOCK;
       float m = max[r];
       // While nothing is visible the maximum is -inf; shifting by 0 then gives exp(-inf) = 0 weights.
-      FloatVector shift = FloatVector.broadcast(F, m == Float.NEGATIVE_INFINITY ? 0f : m);
+      FloatVector shift = FloatVector.broadcast(F, m == Float.NEGATIVE_INFINITY ? 0f : -m);
       FloatVector vsum = FloatVector.zero(F);
       for (int c = 0; c < width; c += L) {
-        FloatVector p = exp(FloatVector.fromArray(F, s, sr + c).sub(shift));
+        FloatVector p = exp(FloatVector.fromArray(F, s, sr + c).fma(factor, shift));
         p.intoArray(s, sr + c);
         vsum = vsum.add(p);
       }
       sum[r] = sum[r] * alpha[r] + vsum.reduceLanes(VectorOperators.ADD);
     }
+  }
+
+  private static boolean allSee(int[] limit, int rows, int width) {
+    for (int r = 0; r < rows; r++) {
+      if (limit[r] != width) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static final float LOG2_E = 1.44269504088896341f;
