@@ -184,31 +184,32 @@ abstract class TiledAttention implements AttentionKernel {
       }
       for (int g = g0; g < g1; g++) {
         HeadState head = work.heads[g - g0];
+        // Where this head's keys and values of the block are: in place, prepared for the head, or packed.
         float[] values;
-        int valueOffset;
+        int at;
         int valueStride;
         if (inPlace) {
           values = v;
-          valueOffset = blockOffset + (g - g0) * headDim;
+          at = blockOffset + (g - g0) * headDim;
           valueStride = kvStride;
-          scoresInPlace(q, head.qOffset, rows, headDim, k, valueOffset, kvStride, n, work.s);
+          scoresInPlace(q, head.qOffset, rows, headDim, k, at, kvStride, n, work.s);
         } else if (prepared) {
           int block = j0 / KEY_BLOCK;
           values = work.preparedValues;
-          valueOffset = block * KEY_BLOCK * oStride;
+          at = block * KEY_BLOCK * oStride;
           valueStride = oStride;
           scores(q, head.qOffset, rows, headDim, work.preparedKeys, block * headDim * KEY_BLOCK, width,
               work.s);
         } else {
           values = work.values;
-          valueOffset = (g - g0) * KEY_BLOCK * oStride;
+          at = (g - g0) * KEY_BLOCK * oStride;
           valueStride = oStride;
-          transposeKeys(work.keys, valueOffset, oStride, n, headDim, work.kt, 0);
+          transposeKeys(work.keys, at, oStride, n, headDim, work.kt, 0);
           scores(q, head.qOffset, rows, headDim, work.kt, 0, width, work.s);
         }
         softmax(work.s, rows, width, work.limit, spec.scale(), mask, work.maskOffset, head.max, head.sum,
             head.alpha);
-        accumulate(work.s, rows, n, values, valueOffset, valueStride, head.alpha, head.o, oStride);
+        accumulate(work.s, rows, n, values, at, valueStride, head.alpha, head.o, oStride);
       }
     }
     for (int g = g0; g < g1; g++) {
