@@ -32,6 +32,14 @@ package io.github.attention.kernel;
  * rows typically become NaN or infinite. A key removed by the mask still has its value row multiplied by a
  * weight of exactly zero, and {@code 0 × NaN} is NaN: do not rely on masking to hide non-finite data.
  *
+ * <h2>Order of operations</h2>
+ * Keys are taken in blocks of 64 with an online softmax (a running maximum and sum per row). A call of at
+ * most 4 query rows over more than 256 keys (decoding) also cuts its keys into chunks of 256 keys (more for
+ * kvLen above 16384, at most 64 chunks), aligned at key 0, whose results are merged in chunk order, so that
+ * the chunks can run in parallel (split-KV); it is not split when its partial results would exceed
+ * 2²² floats. Results depend on these rules and on the backend, never on the thread count or on how far
+ * the JIT has compiled the code.
+ *
  * <h2>Errors</h2>
  * Every argument is checked before anything is written: on an exception {@code out} is untouched. Null arrays
  * throw {@link NullPointerException}; non-positive lengths, arrays shorter than their shape, and an
@@ -39,8 +47,10 @@ package io.github.attention.kernel;
  * the argument and gives the expected and actual size.
  *
  * <h2>Threads</h2>
- * Kernels are stateless and thread-safe; each call runs on the calling thread and reuses per-thread scratch
- * memory, so a steady stream of calls allocates nothing.
+ * Kernels are stateless and thread-safe; they reuse per-thread scratch memory, so a steady stream of calls
+ * allocates nothing. A call runs on the calling thread, or on several threads with
+ * {@link #attend(AttentionSpec, int, int, float[], float[], float[], float[], float[], Parallelism)}; the
+ * output is bitwise the same for every thread count.
  */
 public interface AttentionKernel {
 
@@ -61,8 +71,34 @@ public interface AttentionKernel {
    *     {@code int}, an array is too short, or {@code out} is the same array as {@code q}, {@code k},
    *     {@code v} or {@code mask}
    */
+  default void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
+      float[] out) {
+    attend(spec, qLen, kvLen, q, k, v, mask, out, Parallelism.single());
+  }
+
+  /**
+   * Computes attention as {@link #attend(AttentionSpec, int, int, float[], float[], float[], float[], float[])}
+   * does, on the threads of {@code parallelism}. The work is cut into items by the shapes alone (KV head ×
+   * block of query rows; for decoding-sized calls, chunks of the key range merged afterwards in a fixed
+   * order, as in split-KV "FlashDecoding"), so the output is bitwise identical for every thread count, and
+   * equal to the single-threaded overload's.
+   *
+   * @param spec heads, head width, scale and causality
+   * @param qLen number of query rows (tokens), at least 1
+   * @param kvLen number of key/value rows (tokens), at least 1
+   * @param q queries, {@code [qLen][queryHeads][headDim]}
+   * @param k keys, {@code [kvLen][kvHeads][headDim]}
+   * @param v values, {@code [kvLen][kvHeads][headDim]}
+   * @param mask {@code null} or an additive mask {@code [qLen][kvLen]}
+   * @param out output, {@code [qLen][queryHeads][headDim]}
+   * @param parallelism the threads to use; {@link Parallelism#single()} runs on the caller only
+   * @throws NullPointerException as the single-threaded overload, or if {@code parallelism} is null
+   * @throws IllegalArgumentException as the single-threaded overload
+   * @throws IllegalStateException if {@code parallelism} is closed
+   * @see #attend(AttentionSpec, int, int, float[], float[], float[], float[], float[])
+   */
   void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
-      float[] out);
+      float[] out, Parallelism parallelism);
 
   /**
    * A short name of this backend, for logs and reports: {@code "scalar"}, or {@code "vector-512"} and the

@@ -137,4 +137,18 @@ final class ScalarAttention extends TiledAttention {
       }
     }
   }
+
+  @Override
+  void addScaled(float[] src, int from, float weight, int paddedDim, float[] acc) {
+    for (int d = 0; d < paddedDim; d++) {
+      acc[d] += src[from + d] * weight;
+    }
+  }
+
+  @Override
+  void divide(float[] src, int from, float divisor, int headDim, float[] out, int dst) {
+    for (int d = 0; d < headDim; d++) {
+      out[dst + d] = src[from + d] / divisor;
+    }
+  }
 }

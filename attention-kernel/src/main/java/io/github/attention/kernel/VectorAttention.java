@@ -21,7 +21,8 @@ final class VectorAttention extends TiledAttention {
   /** System property forcing a narrower species (128, 256 or 512 bits), so tests can cover each width. */
   static final String BITS_PROPERTY = "attention.vector.bits";
 
-  private static final VectorSpecies<Float> F = chooseSpecies();
+  /** The species of every Vector API class here (also {@link VectorProjection}). */
+  static final VectorSpecies<Float> F = chooseSpecies();
   private static final VectorSpecies<Integer> I = F.withLanes(int.class);
   private static final int L = F.length();
   private static final int STRIP = 4 * L;
@@ -61,6 +62,20 @@ final class VectorAttention extends TiledAttention {
   @Override
   public String name() {
     return "vector-" + F.vectorBitSize();
+  }
+
+  @Override
+  int sumLanes() {
+    return L;
+  }
+
+  @Override
+  float rowSum(float[] sum, int r) {
+    float total = 0f;
+    for (int i = r * L, end = i + L; i < end; i++) {
+      total += sum[i];
+    }
+    return total;
   }
 
   @Override
@@ -523,7 +538,9 @@ final class VectorAttention extends TiledAttention {
         p.intoArray(s, sr + c);
         vsum = vsum.add(p);
       }
-      sum[r] = sum[r] * alpha[r] + vsum.reduceLanes(VectorOperators.ADD);
+      // Kept per lane until rowSum: no horizontal reduction per block, and no reduceLanes(ADD), whose order
+      // of additions may differ before and after the JIT compiles it.
+      FloatVector.fromArray(F, sum, r * L).mul(alpha[r]).add(vsum).intoArray(sum, r * L);
     }
   }
 
@@ -700,5 +717,25 @@ final class VectorAttention extends TiledAttention {
       x = FloatVector.fromArray(F, vt, j * vStride + c).fma(FloatVector.broadcast(F, p[p0 + j]), x);
     }
     x.intoArray(o, oAt);
+  }
+
+  @Override
+  void addScaled(float[] src, int from, float weight, int paddedDim, float[] acc) {
+    FloatVector w = FloatVector.broadcast(F, weight);
+    for (int d = 0; d < paddedDim; d += L) {
+      FloatVector.fromArray(F, src, from + d).fma(w, FloatVector.fromArray(F, acc, d)).intoArray(acc, d);
+    }
+  }
+
+  @Override
+  void divide(float[] src, int from, float divisor, int headDim, float[] out, int dst) {
+    int d = 0;
+    for (; d + L <= headDim; d += L) {
+      FloatVector.fromArray(F, src, from + d).div(divisor).intoArray(out, dst + d);
+    }
+    if (d < headDim) {
+      VectorMask<Float> tail = F.indexInRange(d, headDim);
+      FloatVector.fromArray(F, src, from + d).div(divisor).intoArray(out, dst + d, tail);
+    }
   }
 }
