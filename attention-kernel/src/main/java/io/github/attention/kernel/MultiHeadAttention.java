@@ -1,0 +1,517 @@
+package io.github.attention.kernel;
+
+import java.util.Objects;
+
+/**
+ * The attention layer of a transformer, from input embeddings to output embeddings:
+ *
+ * <ol>
+ *   <li>projections {@code Q = X·Wqᵀ + bq}, {@code K = X·Wkᵀ + bk}, {@code V = X·Wvᵀ + bv};
+ *   <li>scaled dot-product attention per query head ({@link AttentionKernel}), causal if the layer is, with
+ *       grouped-query sharing when {@code kvHeads < queryHeads};
+ *   <li>the heads concatenated, {@code [seqLen][queryHeads·headDim]} (the kernel's token-major output);
+ *   <li>the output projection {@code Y = Concat·Woᵀ + bo}.
+ * </ol>
+ *
+ * <h2>Layouts</h2>
+ * Row-major {@code float} arrays. Weights have PyTorch's {@code nn.Linear} layout {@code [out][in]}, so
+ * checkpoint tensors load without transposing: {@code Wq} is {@code [queryHeads·headDim][modelDim]},
+ * {@code Wk} and {@code Wv} are {@code [kvHeads·headDim][modelDim]}, {@code Wo} is
+ * {@code [modelDim][queryHeads·headDim]}; the rows of head {@code h} of {@code Wq} are
+ * {@code h·headDim .. (h+1)·headDim - 1}, and likewise for {@code Wk}, {@code Wv} and the columns of
+ * {@code Wo}. Biases are {@code [out]}. Inputs {@code x} and outputs {@code y} are {@code [tokens][modelDim]};
+ * they may be longer than needed (only the prefix is read or written) and may be the same array (every read
+ * of {@code x} happens before the first write of {@code y}).
+ *
+ * <h2>Use</h2>
+ * Build with {@link #builder()}. {@link #forward(float[], int, float[])} runs a whole sequence.
+ * For generation, a causal layer's {@link #newCache(int)} makes a {@link KvCache};
+ * {@link #forward(float[], int, KvCache, float[])} then takes the prompt, and afterwards one token (or a few)
+ * at a time, each attending to everything cached before it.
+ *
+ * <h2>Threads and memory</h2>
+ * A layer is immutable and safe to share between threads: the builder copies the weights, so later changes
+ * to the arrays passed to it have no effect. Calls reuse per-thread scratch memory, so steady calls of a
+ * given size allocate nothing. With a {@link Parallelism} of several threads, each projection is split over
+ * blocks of rows and output columns and attention over heads × blocks of query rows (decoding: chunks of
+ * the cache, merged in order); the output is bitwise identical for every thread count.
+ *
+ * <h2>Backends</h2>
+ * The layer uses its {@link AttentionKernel} for attention; with the vector kernel the projections are
+ * register-blocked Vector API matrix products, with any other kernel plain-Java loops.
+ */
+public final class MultiHeadAttention {
+
+  private final int modelDim;
+  private final int queryHeads;
+  private final int kvHeads;
+  private final int headDim;
+  private final AttentionSpec spec;
+  private final AttentionSpec cachedSpec;
+  private final AttentionKernel kernel;
+  private final Parallelism parallelism;
+  private final Projection query;
+  private final Projection key;
+  private final Projection value;
+  private final Projection output;
+  private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+  private MultiHeadAttention(Builder b) {
+    this.modelDim = b.modelDim;
+    this.queryHeads = b.queryHeads;
+    this.kvHeads = b.kvHeads;
+    this.headDim = b.headDim;
+    this.spec = AttentionSpec.of(queryHeads, kvHeads, headDim).withCausal(b.causal);
+    this.cachedSpec = spec.withCausal(true);
+    this.kernel = b.kernel;
+    this.parallelism = b.parallelism;
+    this.query = Projection.of(kernel, b.wq, b.bq, queryHeads * headDim, modelDim);
+    this.key = Projection.of(kernel, b.wk, b.bk, kvHeads * headDim, modelDim);
+    this.value = Projection.of(kernel, b.wv, b.bv, kvHeads * headDim, modelDim);
+    this.output = Projection.of(kernel, b.wo, b.bo, modelDim, queryHeads * headDim);
+  }
+
+  /**
+   * Starts building a layer. Required: {@link Builder#modelDim}, {@link Builder#queryHeads} and the four
+   * weights; everything else has a default.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Runs the layer over a whole sequence: {@code y = Attention(x)}, causal if the layer is.
+   *
+   * @param x input embeddings {@code [seqLen][modelDim]}, at least {@code seqLen·modelDim} long
+   * @param seqLen number of tokens, at least 1
+   * @param y output embeddings {@code [seqLen][modelDim]}, at least {@code seqLen·modelDim} long; may be
+   *     {@code x}; only its first {@code seqLen·modelDim} elements are written
+   * @throws NullPointerException if {@code x} or {@code y} is null
+   * @throws IllegalArgumentException if {@code seqLen < 1} or an array is too short (nothing is written)
+   * @throws IllegalStateException if the layer's {@link Parallelism} is closed (nothing is written)
+   */
+  public void forward(float[] x, int seqLen, float[] y) {
+    checkTokens(x, seqLen, y, "seqLen");
+    Scratch work = scratch.get();
+    work.ensure(seqLen);
+    query.apply(x, 0, seqLen, work.q, 0, parallelism);
+    key.apply(x, 0, seqLen, work.k, 0, parallelism);
+    value.apply(x, 0, seqLen, work.v, 0, parallelism);
+    kernel.attend(spec, seqLen, seqLen, work.q, work.k, work.v, null, work.heads, parallelism);
+    output.apply(work.heads, 0, seqLen, y, 0, parallelism);
+  }
+
+  /**
+   * Runs the layer over {@code newTokens} tokens that continue the sequence held in {@code cache}: their
+   * keys and values are appended to the cache, and each new token attends causally to every cached token
+   * up to itself. A prompt of n tokens followed by single tokens gives the same outputs (up to rounding) as
+   * one causal {@link #forward(float[], int, float[])} over the whole sequence.
+   *
+   * @param x input embeddings of the new tokens, {@code [newTokens][modelDim]}
+   * @param newTokens number of new tokens, at least 1
+   * @param cache a cache made by this layer's {@link #newCache(int)}
+   * @param y output embeddings of the new tokens, {@code [newTokens][modelDim]}; may be {@code x}
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if {@code newTokens < 1}, an array is too short, or {@code cache} was
+   *     made by another layer (nothing is written)
+   * @throws IllegalStateException if the new tokens do not fit: {@code cache.length() + newTokens >
+   *     cache.capacity()}, or the layer's {@link Parallelism} is closed; the cache and {@code y} are then
+   *     unchanged and the cache stays usable
+   */
+  public void forward(float[] x, int newTokens, KvCache cache, float[] y) {
+    checkTokens(x, newTokens, y, "newTokens");
+    Objects.requireNonNull(cache, "cache must not be null");
+    if (cache.layer() != this) {
+      throw new IllegalArgumentException("cache was made by another layer; use this layer's newCache");
+    }
+    int cached = cache.length();
+    if (newTokens > cache.capacity() - cached) {
+      throw new IllegalStateException("KV cache overflow: " + cached + " tokens cached + " + newTokens
+          + " new > capacity " + cache.capacity() + "; reset() the cache or make a larger one");
+    }
+    Scratch work = scratch.get();
+    work.ensure(newTokens);
+    int kvWidth = kvHeads * headDim;
+    query.apply(x, 0, newTokens, work.q, 0, parallelism);
+    // Written past the cache's length only: until length grows below, the cache is unchanged.
+    key.apply(x, 0, newTokens, cache.keys(), cached * kvWidth, parallelism);
+    value.apply(x, 0, newTokens, cache.values(), cached * kvWidth, parallelism);
+    kernel.attend(cachedSpec, newTokens, cached + newTokens, work.q, cache.keys(), cache.values(), null,
+        work.heads, parallelism);
+    output.apply(work.heads, 0, newTokens, y, 0, parallelism);
+    cache.append(newTokens);
+  }
+
+  /**
+   * A KV cache for this layer, for up to {@code capacity} tokens: {@code 2·capacity·kvHeads·headDim}
+   * floats, allocated now.
+   *
+   * @param capacity the most tokens the cache holds, at least 1
+   * @return an empty cache
+   * @throws IllegalArgumentException if {@code capacity < 1} or the cache would not fit in a Java array
+   * @throws IllegalStateException if the layer is not causal (a cache continues a causal sequence)
+   */
+  public KvCache newCache(int capacity) {
+    if (!spec.causal()) {
+      throw new IllegalStateException("a KV cache needs a causal layer: build it with causal(true)");
+    }
+    if (capacity < 1) {
+      throw new IllegalArgumentException("capacity must be at least 1, got " + capacity);
+    }
+    long size = (long) capacity * kvHeads * headDim;
+    if (size > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("a cache of " + capacity + " tokens needs " + size
+          + " floats for keys, more than a Java array can hold");
+    }
+    return new KvCache(this, capacity, (int) size);
+  }
+
+  private void checkTokens(float[] x, int tokens, float[] y, String tokensName) {
+    Objects.requireNonNull(x, "x must not be null");
+    Objects.requireNonNull(y, "y must not be null");
+    if (tokens < 1) {
+      throw new IllegalArgumentException(tokensName + " must be at least 1, got " + tokens);
+    }
+    long size = (long) tokens * modelDim;
+    long headsSize = (long) tokens * queryHeads * headDim;
+    if (size > Integer.MAX_VALUE - 8 || headsSize > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(tokens + " tokens are more than one call can hold in Java arrays");
+    }
+    if (x.length < size) {
+      throw new IllegalArgumentException("x is too short for shape [" + tokensName + "=" + tokens
+          + "][modelDim=" + modelDim + "]: expected at least " + size + " elements, got " + x.length);
+    }
+    if (y.length < size) {
+      throw new IllegalArgumentException("y is too short for shape [" + tokensName + "=" + tokens
+          + "][modelDim=" + modelDim + "]: expected at least " + size + " elements, got " + y.length);
+    }
+  }
+
+  /** @return the model (embedding) width, {@code d_model} */
+  public int modelDim() {
+    return modelDim;
+  }
+
+  /** @return the number of query heads */
+  public int queryHeads() {
+    return queryHeads;
+  }
+
+  /** @return the number of key/value heads; it divides {@link #queryHeads()} */
+  public int kvHeads() {
+    return kvHeads;
+  }
+
+  /** @return the width of one head, {@code d_k} */
+  public int headDim() {
+    return headDim;
+  }
+
+  /** @return whether each token attends only to itself and earlier tokens */
+  public boolean causal() {
+    return spec.causal();
+  }
+
+  /** @return the attention spec (heads, head width, scale, causality) the layer passes to its kernel */
+  public AttentionSpec spec() {
+    return spec;
+  }
+
+  /** @return the attention kernel, which also decides the projections' backend */
+  public AttentionKernel kernel() {
+    return kernel;
+  }
+
+  /** @return the threads every call uses */
+  public Parallelism parallelism() {
+    return parallelism;
+  }
+
+  @Override
+  public String toString() {
+    return "MultiHeadAttention[modelDim=" + modelDim + ", queryHeads=" + queryHeads + ", kvHeads=" + kvHeads
+        + ", headDim=" + headDim + ", causal=" + spec.causal() + ", kernel=" + kernel.name() + ", "
+        + parallelism + "]";
+  }
+
+  /** Per-thread intermediate results: projected queries, keys and values, and the heads' outputs. */
+  private final class Scratch {
+    float[] q = new float[0];
+    float[] k = new float[0];
+    float[] v = new float[0];
+    float[] heads = new float[0];
+
+    void ensure(int tokens) {
+      int qSize = tokens * queryHeads * headDim;
+      int kvSize = tokens * kvHeads * headDim;
+      if (q.length < qSize) {
+        q = new float[qSize];
+        heads = new float[qSize];
+      }
+      if (k.length < kvSize) {
+        k = new float[kvSize];
+        v = new float[kvSize];
+      }
+    }
+  }
+
+  /**
+   * Builds a {@link MultiHeadAttention}. Every dimension and weight is checked by {@link #build()}, which
+   * names the offending argument and its expected shape.
+   */
+  public static final class Builder {
+    private int modelDim;
+    private int queryHeads;
+    private int kvHeads;
+    private int headDim;
+    private boolean causal;
+    private float[] wq;
+    private float[] wk;
+    private float[] wv;
+    private float[] wo;
+    private float[] bq;
+    private float[] bk;
+    private float[] bv;
+    private float[] bo;
+    private AttentionKernel kernel;
+    private Parallelism parallelism = Parallelism.single();
+
+    private Builder() {}
+
+    /**
+     * @param modelDim the embedding width {@code d_model}, at least 1 (required)
+     * @return this builder
+     */
+    public Builder modelDim(int modelDim) {
+      this.modelDim = modelDim;
+      return this;
+    }
+
+    /**
+     * @param queryHeads the number of query heads, at least 1 (required)
+     * @return this builder
+     */
+    public Builder queryHeads(int queryHeads) {
+      this.queryHeads = queryHeads;
+      return this;
+    }
+
+    /**
+     * @param kvHeads the number of key/value heads, dividing {@code queryHeads}: 1 for multi-query
+     *     attention, fewer than {@code queryHeads} for grouped-query (default: {@code queryHeads})
+     * @return this builder
+     */
+    public Builder kvHeads(int kvHeads) {
+      this.kvHeads = kvHeads;
+      return this;
+    }
+
+    /**
+     * @param headDim the width of one head {@code d_k}, 1 to {@link AttentionSpec#MAX_HEAD_DIM} (default:
+     *     {@code modelDim / queryHeads}, which must then divide evenly)
+     * @return this builder
+     */
+    public Builder headDim(int headDim) {
+      this.headDim = headDim;
+      return this;
+    }
+
+    /**
+     * @param causal whether token {@code i} attends only to tokens {@code 0..i} (default false); a
+     *     {@link KvCache} needs a causal layer
+     * @return this builder
+     */
+    public Builder causal(boolean causal) {
+      this.causal = causal;
+      return this;
+    }
+
+    /**
+     * @param weights {@code Wq}, {@code [queryHeads·headDim][modelDim]} (required; copied by {@link #build()})
+     * @return this builder
+     */
+    public Builder queryWeights(float[] weights) {
+      this.wq = weights;
+      return this;
+    }
+
+    /**
+     * @param weights {@code Wk}, {@code [kvHeads·headDim][modelDim]} (required; copied by {@link #build()})
+     * @return this builder
+     */
+    public Builder keyWeights(float[] weights) {
+      this.wk = weights;
+      return this;
+    }
+
+    /**
+     * @param weights {@code Wv}, {@code [kvHeads·headDim][modelDim]} (required; copied by {@link #build()})
+     * @return this builder
+     */
+    public Builder valueWeights(float[] weights) {
+      this.wv = weights;
+      return this;
+    }
+
+    /**
+     * @param weights {@code Wo}, {@code [modelDim][queryHeads·headDim]} (required; copied by {@link #build()})
+     * @return this builder
+     */
+    public Builder outputWeights(float[] weights) {
+      this.wo = weights;
+      return this;
+    }
+
+    /**
+     * @param bias {@code bq}, {@code [queryHeads·headDim]}, or null for none (the default)
+     * @return this builder
+     */
+    public Builder queryBias(float[] bias) {
+      this.bq = bias;
+      return this;
+    }
+
+    /**
+     * @param bias {@code bk}, {@code [kvHeads·headDim]}, or null for none (the default)
+     * @return this builder
+     */
+    public Builder keyBias(float[] bias) {
+      this.bk = bias;
+      return this;
+    }
+
+    /**
+     * @param bias {@code bv}, {@code [kvHeads·headDim]}, or null for none (the default)
+     * @return this builder
+     */
+    public Builder valueBias(float[] bias) {
+      this.bv = bias;
+      return this;
+    }
+
+    /**
+     * @param bias {@code bo}, {@code [modelDim]}, or null for none (the default)
+     * @return this builder
+     */
+    public Builder outputBias(float[] bias) {
+      this.bo = bias;
+      return this;
+    }
+
+    /**
+     * @param kernel the attention kernel, which also picks the projections' backend (default:
+     *     {@link AttentionKernel#best()})
+     * @return this builder
+     */
+    public Builder kernel(AttentionKernel kernel) {
+      this.kernel = Objects.requireNonNull(kernel, "kernel must not be null");
+      return this;
+    }
+
+    /**
+     * @param parallelism the threads every call of the layer uses (default {@link Parallelism#single()});
+     *     the layer does not close it
+     * @return this builder
+     */
+    public Builder parallelism(Parallelism parallelism) {
+      this.parallelism = Objects.requireNonNull(parallelism, "parallelism must not be null");
+      return this;
+    }
+
+    /**
+     * Checks everything and builds the layer, copying the weights.
+     *
+     * @return the layer
+     * @throws IllegalArgumentException if a dimension is out of range, {@code kvHeads} does not divide
+     *     {@code queryHeads}, {@code headDim} is not set and {@code modelDim} is not a multiple of
+     *     {@code queryHeads}, or a weight or bias has the wrong length (the message names it and its
+     *     expected shape)
+     * @throws NullPointerException if a weight is missing
+     */
+    public MultiHeadAttention build() {
+      if (modelDim < 1) {
+        throw new IllegalArgumentException("modelDim must be at least 1, got " + modelDim);
+      }
+      if (queryHeads < 1) {
+        throw new IllegalArgumentException("queryHeads must be at least 1, got " + queryHeads);
+      }
+      int kv = kvHeads == 0 ? queryHeads : kvHeads;
+      int dim = headDim;
+      if (dim == 0) {
+        if (modelDim % queryHeads != 0) {
+          throw new IllegalArgumentException("headDim is not set and modelDim " + modelDim
+              + " is not a multiple of queryHeads " + queryHeads + ": set headDim");
+        }
+        dim = modelDim / queryHeads;
+      }
+      // Heads, kvHeads and headDim ranges, and kvHeads dividing heads, are AttentionSpec's checks.
+      AttentionSpec.of(queryHeads, kv, dim);
+      long qWidth = (long) queryHeads * dim;
+      long kvWidth = (long) kv * dim;
+      checkWeight("queryWeights (Wq)", wq, qWidth, "queryHeads·headDim", modelDim, "modelDim");
+      checkWeight("keyWeights (Wk)", wk, kvWidth, "kvHeads·headDim", modelDim, "modelDim");
+      checkWeight("valueWeights (Wv)", wv, kvWidth, "kvHeads·headDim", modelDim, "modelDim");
+      checkWeight("outputWeights (Wo)", wo, modelDim, "modelDim", qWidth, "queryHeads·headDim");
+      checkBias("queryBias (bq)", bq, qWidth, "queryHeads·headDim");
+      checkBias("keyBias (bk)", bk, kvWidth, "kvHeads·headDim");
+      checkBias("valueBias (bv)", bv, kvWidth, "kvHeads·headDim");
+      checkBias("outputBias (bo)", bo, modelDim, "modelDim");
+      checkPadded("queryWeights (Wq)", qWidth, modelDim);
+      checkPadded("keyWeights (Wk)", kvWidth, modelDim);
+      checkPadded("outputWeights (Wo)", modelDim, qWidth);
+      Builder checked = copy();
+      checked.kvHeads = kv;
+      checked.headDim = dim;
+      if (checked.kernel == null) {
+        checked.kernel = AttentionKernel.best();
+      }
+      return new MultiHeadAttention(checked);
+    }
+
+    private Builder copy() {
+      Builder b = new Builder();
+      b.modelDim = modelDim;
+      b.queryHeads = queryHeads;
+      b.causal = causal;
+      b.wq = wq;
+      b.wk = wk;
+      b.wv = wv;
+      b.wo = wo;
+      b.bq = bq;
+      b.bk = bk;
+      b.bv = bv;
+      b.bo = bo;
+      b.kernel = kernel;
+      b.parallelism = parallelism;
+      return b;
+    }
+
+    private static void checkWeight(String name, float[] w, long rows, String rowsName, long columns,
+        String columnsName) {
+      Objects.requireNonNull(w, () -> name + " must be set");
+      long expected = rows * columns;
+      if (w.length != expected) {
+        throw new IllegalArgumentException(name + " must have shape [" + rowsName + "=" + rows + "]["
+            + columnsName + "=" + columns + "], " + expected + " elements; got " + w.length);
+      }
+    }
+
+    /** The vector projections pad output rows to whole panels (at most 64 columns): the copy must fit too. */
+    private static void checkPadded(String name, long out, long in) {
+      long padded = (out + Projection.COLUMN_BLOCK - 1) / Projection.COLUMN_BLOCK * Projection.COLUMN_BLOCK * in;
+      if (padded > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException(name + " of [" + out + "][" + in + "] is too large: padded to "
+            + padded + " elements, more than a Java array can hold");
+      }
+    }
+
+    private static void checkBias(String name, float[] b, long size, String sizeName) {
+      if (b != null && b.length != size) {
+        throw new IllegalArgumentException(name + " must have shape [" + sizeName + "=" + size + "], "
+            + size + " elements; got " + b.length);
+      }
+    }
+  }
+}
