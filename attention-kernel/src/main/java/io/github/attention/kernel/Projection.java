@@ -26,10 +26,13 @@ abstract class Projection {
     this.in = in;
   }
 
-  /** The projection for {@code kernel}'s backend: register-blocked SIMD for the vector kernel. */
+  /**
+   * The projection for {@code kernel}'s backend: register-blocked SIMD for the vector kernel, plain Java
+   * otherwise. Asking the kernel keeps the Vector API classes unlinked when the scalar kernel is used.
+   */
   static Projection of(AttentionKernel kernel, float[] weights, float[] bias, int out, int in) {
-    return kernel instanceof VectorAttention
-        ? new VectorProjection(weights, bias, out, in)
+    return kernel instanceof TiledAttention tiled
+        ? tiled.projection(weights, bias, out, in)
         : new ScalarProjection(weights, bias, out, in);
   }
 

@@ -44,6 +44,11 @@ abstract class TiledAttention implements AttentionKernel {
   /** Granularity of a packed key block's width: blocks are padded with zero keys to a multiple of it. */
   abstract int keyStep();
 
+  /** A linear map {@code x·Wᵀ + b} on this backend, for {@link MultiHeadAttention}. */
+  Projection projection(float[] weights, float[] bias, int out, int in) {
+    return new ScalarProjection(weights, bias, out, in);
+  }
+
   /** How many partial sums {@link #softmax} keeps per row. */
   int sumLanes() {
     return 1;

@@ -65,6 +65,11 @@ final class VectorAttention extends TiledAttention {
   }
 
   @Override
+  Projection projection(float[] weights, float[] bias, int out, int in) {
+    return new VectorProjection(weights, bias, out, in);
+  }
+
+  @Override
   int sumLanes() {
     return L;
   }

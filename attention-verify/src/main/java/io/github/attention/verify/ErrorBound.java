@@ -24,9 +24,10 @@ import io.github.attention.kernel.AttentionSpec;
  * [-86, 0] to be within 0.94 ulp, and the rescale factors use Math.exp). Since the same float weights and
  * {@code alpha}s enter numerator and denominator, the computed weights are exactly the softmax of perturbed
  * scores {@code x̃_j} with
- * <pre>  |x̃_j − x_j| ≤ ε_j = (1+u)·δ_j + u·(M − x_j + δ_max) + nb·(−ln(1 − 4u))</pre>
+ * <pre>  |x̃_j − x_j| ≤ ε_j = (1+u)·δ_j + u·(M − x_j + 2δ_max) + nb·(−ln(1 − 4u))</pre>
  * (with {@code 2·nb} exponentials once step 5 is counted)
- * The subtraction errors along key j's chain telescope to at most {@code u·(M̂ − x̂_j)}, and at most
+ * The subtraction errors along key j's chain telescope to at most
+ * {@code u·(M̂ − x̂_j) ≤ u·(M − x_j + 2δ_max)}, and at most
  * {@code nb} exponentials (nb = blocks holding a visible key) touch it. Note the subtraction term grows
  * with the gap {@code M − x_j}, so it is not bounded by a constant; it is harmless only because the
  * weight of a key far below the maximum is tiny, which is why the next step weights it.
@@ -122,6 +123,20 @@ public final class ErrorBound {
    */
   public static double tolerance(AttentionSpec spec, ReferenceAttention.Row row, int d,
       Precision precision) {
+    return tolerance(spec, row, d, precision, 0, 0);
+  }
+
+  /**
+   * {@link #tolerance(AttentionSpec, ReferenceAttention.Row, int, Precision)} for inputs that are themselves
+   * off (a layer's projected q and k): every score may move by an extra {@code Δ_j}, whose softmax-weighted
+   * mean and maximum are given, on top of the kernel's own score error of step 1. The row statistics must
+   * then describe the inputs the kernel sees (magnitudes including their errors).
+   *
+   * @param inputErrorMean {@code Σ_j w_j·Δ_j}
+   * @param inputErrorMax {@code max_j Δ_j}
+   */
+  public static double tolerance(AttentionSpec spec, ReferenceAttention.Row row, int d,
+      Precision precision, double inputErrorMean, double inputErrorMax) {
     double u = precision.u;
     double eta = precision.eta;
     int n = row.visibleKeys();
@@ -132,13 +147,14 @@ public final class ErrorBound {
     // Step 1: score errors, weighted by the softmax and at their largest.
     double underflow = ((double) spec.scale() * dim + 2) * eta;
     double gammaDot = gamma(dim + 2, u);
-    double deltaMean =
-        gammaDot * row.weightedDotMagnitude() + 4 * u * row.weightedScoreMagnitude() + underflow;
-    double deltaMax = gammaDot * row.maxDotMagnitude() + 4 * u * row.maxScoreMagnitude() + underflow;
+    double deltaMean = gammaDot * row.weightedDotMagnitude() + 4 * u * row.weightedScoreMagnitude()
+        + underflow + inputErrorMean;
+    double deltaMax = gammaDot * row.maxDotMagnitude() + 4 * u * row.maxScoreMagnitude() + underflow
+        + inputErrorMax;
     // Step 2: add the subtraction of the running maximum and 2·nb exponentials of 2 ulp each (step 5).
     double exps = 2.0 * nb * -Math.log1p(-4 * u);
-    double epsMean = (1 + u) * deltaMean + u * (row.weightedGap() + deltaMax) + exps;
-    double epsMax = (1 + u) * deltaMax + u * (row.maxGap() + deltaMax) + exps;
+    double epsMean = (1 + u) * deltaMean + u * (row.weightedGap() + 2 * deltaMax) + exps;
+    double epsMax = (1 + u) * deltaMax + u * (row.maxGap() + 2 * deltaMax) + exps;
     // Step 3: S = Σ w_j expm1(ε_j) ≤ mean(ε) · expm1(ε_max)/ε_max.
     double s = epsMax == 0 ? 0 : epsMean * (Math.expm1(epsMax) / epsMax);
     double weightShift = s < 1 ? Math.min(2, 2 * s / (1 - s)) : 2;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attention.kernel.AttentionKernel;
+import io.github.attention.kernel.MultiHeadAttention;
+import io.github.attention.kernel.Parallelism;
 import io.github.attention.verify.Problems.Content;
 import io.github.attention.verify.Problems.MaskKind;
 import io.github.attention.verify.Problems.Recipe;
@@ -52,5 +54,23 @@ class FallbackTest {
       Agreement.assertMatchesReference(AttentionKernel.best(), recipe.build(), stats);
     }
     stats.printAndReset();
+  }
+
+  /** The layer's default kernel is best(): here the scalar one, with plain-Java projections, on 2 threads. */
+  @Test
+  void theLayerRunsOnTheScalarBackend() {
+    LayerCases.LayerCase c = new LayerCases.LayerCase(24, 4, 2, 6, 9, true, true, 1.0, 1.0, 3);
+    ReferenceLayer.Weights w = c.weights();
+    try (Parallelism threads = Parallelism.threads(2)) {
+      MultiHeadAttention layer = w.builder().parallelism(threads).build();
+      assertEquals("scalar", layer.kernel().name());
+      float[] x = c.input();
+      float[] y = new float[x.length];
+      layer.forward(x, c.seqLen(), layer.newCache(c.seqLen()), y);
+      ReferenceLayer.Result ref = ReferenceLayer.forward(w, x, c.seqLen());
+      for (int i = 0; i < y.length; i++) {
+        assertTrue(Math.abs(y[i] - ref.y()[i]) <= ref.tolerance(i), "y[" + i + "]");
+      }
+    }
   }
 }

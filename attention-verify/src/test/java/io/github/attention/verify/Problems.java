@@ -4,6 +4,7 @@ import io.github.attention.kernel.AttentionSpec;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import java.util.stream.IntStream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -131,8 +132,7 @@ final class Problems {
 
   /** Random shapes under the work cap, without edge cases (see {@link #recipes()}). */
   static Arbitrary<Shape> shapes() {
-    return Arbitraries.shuffle(Dim.values())
-        .flatMap(order -> sizes(order, 0, new int[Dim.values().length], 1))
+    return cappedSizes(Dim.values(), MAX_WORK, Dim::sizes)
         .flatMap(size -> {
           int queryHeads = size[Dim.QUERY_HEADS.ordinal()];
           int headDim = size[Dim.HEAD_DIM.ordinal()];
@@ -170,16 +170,27 @@ final class Problems {
         .as(Content::new);
   }
 
-  private static Arbitrary<int[]> sizes(List<Dim> order, int index, int[] chosen, long product) {
+  /**
+   * Sizes of {@code dims} (indexed by ordinal) drawn in a random order, each by {@code sizes} with a cap of
+   * {@code maxWork} over the product of those drawn before: every size reaches both ends of its range, and
+   * the product never exceeds {@code maxWork}.
+   */
+  static <D extends Enum<D>> Arbitrary<int[]> cappedSizes(D[] dims, long maxWork,
+      BiFunction<D, Integer, Arbitrary<Integer>> sizes) {
+    return Arbitraries.shuffle(dims).flatMap(order -> sizes(order, 0, new int[dims.length], 1, maxWork, sizes));
+  }
+
+  private static <D extends Enum<D>> Arbitrary<int[]> sizes(List<D> order, int index, int[] chosen,
+      long product, long maxWork, BiFunction<D, Integer, Arbitrary<Integer>> sizes) {
     if (index == order.size()) {
       return Arbitraries.just(chosen);
     }
-    Dim dim = order.get(index);
-    int cap = (int) Math.min(Integer.MAX_VALUE, MAX_WORK / product);
-    return dim.sizes(cap).flatMap(size -> {
+    D dim = order.get(index);
+    int cap = (int) Math.min(Integer.MAX_VALUE, maxWork / product);
+    return sizes.apply(dim, cap).flatMap(size -> {
       int[] next = chosen.clone();
       next[dim.ordinal()] = size;
-      return sizes(order, index + 1, next, product * size);
+      return sizes(order, index + 1, next, product * size, maxWork, sizes);
     });
   }
 
@@ -219,7 +230,7 @@ final class Problems {
         Tuple.of(1, Arbitraries.of(0.001f, 0.1f, 0.77f, 1f, 3.7f)));
   }
 
-  private static Arbitrary<Integer> uniform(int min, int max) {
+  static Arbitrary<Integer> uniform(int min, int max) {
     return Arbitraries.integers().between(min, max).withDistribution(RandomDistribution.uniform());
   }
 

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
+import io.github.attention.kernel.KvCache;
+import io.github.attention.kernel.MultiHeadAttention;
+import io.github.attention.kernel.Parallelism;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -54,6 +57,65 @@ class ReadmeExampleTest {
     Problem decode = new Problem(spec, 1, kvLen, qNext, k, v, null, 0, "README decode");
     Agreement.assertWithinBound(kernel.name(), prefill, out, prefill.reference(), null);
     Agreement.assertWithinBound(kernel.name(), decode, outNext, decode.reference(), null);
+  }
+
+  /**
+   * The README's layer example: build a layer from weight arrays, prefill a prompt, decode token by token
+   * with a cache, on two threads; then the outputs against the reference layer.
+   */
+  @Test
+  void decodeLoop() {
+    LayerCases.LayerCase random = new LayerCases.LayerCase(64, 8, 2, 8, 12, true, false, 1.0, 1.0, 7);
+    ReferenceLayer.Weights weights = random.weights();
+    float[] wq = weights.wq();
+    float[] wk = weights.wk();
+    float[] wv = weights.wv();
+    float[] wo = weights.wo();
+    float[] tokens = random.input();
+    int promptLength = 5;
+    int generated = 7;
+    float[] outputs = new float[(promptLength + generated) * 64];
+
+    // ---- README example "decode loop": begin ----
+    // d_model 64, 8 query heads sharing 2 key/value heads of width 8; weights in nn.Linear's [out][in].
+    try (Parallelism threads = Parallelism.threads(2)) {  // the caller and one worker thread
+      MultiHeadAttention layer = MultiHeadAttention.builder()
+          .modelDim(64).queryHeads(8).kvHeads(2).headDim(8).causal(true)
+          .queryWeights(wq)    // [8·8][64]
+          .keyWeights(wk)      // [2·8][64]
+          .valueWeights(wv)    // [2·8][64]
+          .outputWeights(wo)   // [64][8·8]
+          .kernel(AttentionKernel.best())
+          .parallelism(threads)
+          .build();
+
+      KvCache cache = layer.newCache(512);  // room for 512 tokens of this sequence
+      float[] x = new float[512 * 64];
+      float[] y = new float[512 * 64];
+
+      // Prefill: the whole prompt in one call.
+      System.arraycopy(tokens, 0, x, 0, promptLength * 64);
+      layer.forward(x, promptLength, cache, y);   // y[0 .. promptLength·64) holds the prompt's outputs
+      System.arraycopy(y, 0, outputs, 0, promptLength * 64);
+
+      // Decode: one token per call; each attends to everything cached so far.
+      for (int t = promptLength; t < promptLength + generated; t++) {
+        System.arraycopy(tokens, t * 64, x, 0, 64);  // in a model: the embedding of the token just chosen
+        layer.forward(x, 1, cache, y);               // y[0 .. 64) is the new token's output
+        System.arraycopy(y, 0, outputs, t * 64, 64);
+      }
+      cache.reset();  // ready for the next sequence
+    }
+    // ---- README example "decode loop": end ----
+
+    ReferenceLayer.Result ref = ReferenceLayer.forward(weights, tokens, promptLength + generated);
+    for (int i = 0; i < outputs.length; i++) {
+      double error = Math.abs(outputs[i] - ref.y()[i]);
+      if (!(error <= ref.tolerance(i))) {
+        throw new AssertionError("README decode loop: y[" + i + "] = " + outputs[i] + ", reference "
+            + ref.y()[i] + ", tolerance " + ref.tolerance(i));
+      }
+    }
   }
 
   /** A worked example small enough to check by hand. */
