@@ -24,13 +24,16 @@ import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * The short comparison: measures this machine's FMA peak and DRAM read bandwidth, then every {@link Shape}
- * on the scalar and the vector kernel, each in its own JMH fork with short iterations, and prints a table.
- * Writes {@code results.json}, {@code chart.svg} and JMH's own output of every run ({@code logs/}) to the
- * output directory.
+ * on the scalar and the vector kernel, then every {@link LayerShape} (the layer on the vector backend with 1
+ * and 2 threads and on the scalar one with 1 and 2, and attention alone), each in its own JMH fork with
+ * short iterations, and prints two tables. Writes {@code results.json}, {@code chart.svg} and JMH's own
+ * output of every run ({@code logs/}) to the output directory.
  *
  * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar
- * io.github.attention.bench.Compare [--out DIR] [--shapes id,id,...]} ({@code --name=value} works too). The
- * default output directory is {@code compare/} next to the jar.
+ * io.github.attention.bench.Compare [--out DIR] [--shapes id,id,...|none] [--layers id,id,...|none]}
+ * ({@code --name=value} works too, and so do several options in one argument, separated by spaces, as
+ * Maven's {@code -Dcompare.args} passes them). The default output directory is {@code compare/} next to the
+ * jar.
  */
 public final class Compare {
 
@@ -51,14 +54,21 @@ public final class Compare {
   // but compiles quickly: two short warmups, two measurements.
   private static final Iterations SCALAR = new Iterations(2, 1000, 2, 1000);
   private static final Iterations MACHINE = new Iterations(2, 500, 3, 500);
+  // A layer's first calls are slower still, and on 2 threads the JIT shares the cores with the workers:
+  // one more warmup, one measurement fewer.
+  private static final Iterations LAYER_VECTOR = new Iterations(5, 500, 3, 1000);
+  // A scalar layer prefill takes ~1.4 s a call (OSR compiles its loops during the first): every iteration
+  // is a single call.
+  private static final Iterations LAYER_SCALAR = new Iterations(1, 500, 2, 1000);
 
   private static final PrintStream OUT = System.out;
   private static final com.sun.management.OperatingSystemMXBean OS =
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-  // One benchmark thread keeps 1/cores of the machine busy; JIT, GC and JMH add a little. Much more than
-  // that means other processes shared the machine during the run.
-  private static final double BUSY_LIMIT =
-      Math.min(0.95, 1.0 / Runtime.getRuntime().availableProcessors() + 0.2);
+  private static final int CORES = Runtime.getRuntime().availableProcessors();
+  // Other processes using more than this fraction of all cores during a run have disturbed it.
+  private static final double OTHERS_LIMIT = 0.2;
+  // Linux reports CPU times in /proc in ticks of 1/USER_HZ s, and USER_HZ is 100 on every architecture.
+  private static final double TICKS_PER_SECOND = 100;
 
   private final Path outDir;
   private final Path logs;
@@ -74,23 +84,30 @@ public final class Compare {
   /**
    * Runs the comparison.
    *
-   * @param args {@code [--out DIR] [--shapes id,id,...]}
+   * @param args {@code [--out DIR] [--shapes id,id,...|none] [--layers id,id,...|none]}
    * @throws Exception if a benchmark fails or the results cannot be written
    */
   public static void main(String[] args) throws Exception {
     Path outDir = defaultOutDir();
     List<Shape> shapes = List.of(Shape.values());
-    for (int i = 0; i < args.length; i++) {
-      // "--name value" or "--name=value" (Maven's -Dcompare.args passes a single argument).
-      String[] arg = args[i].trim().split("=", 2);
-      String value = arg.length == 2 ? arg[1] : i + 1 < args.length ? args[++i] : "";
+    List<LayerShape> layers = List.of(LayerShape.values());
+    // Maven's -Dcompare.args passes all its options as one argument: split before each "--" (not at every
+    // space, which a path may hold).
+    String[] words = Arrays.stream(args)
+        .flatMap(a -> Arrays.stream(a.trim().split("\\s+(?=--)")))
+        .toArray(String[]::new);
+    for (int i = 0; i < words.length; i++) {
+      // "--name value" or "--name=value".
+      String[] arg = words[i].split("=", 2);
+      String value = arg.length == 2 ? arg[1] : i + 1 < words.length ? words[++i] : "";
       switch (arg[0]) {
         case "" -> { } // an empty -Dcompare.args
         case "--out" -> outDir = Path.of(value);
-        case "--shapes" ->
-            shapes = Arrays.stream(value.split(",")).map(String::trim).map(Shape::byId).toList();
+        case "--shapes" -> shapes = ids(value).stream().map(Shape::byId).toList();
+        case "--layers" -> layers = ids(value).stream().map(LayerShape::byId).toList();
         default -> {
-          System.err.println("usage: Compare [--out DIR] [--shapes " + Shape.ids() + "]");
+          System.err.println("usage: Compare [--out DIR] [--shapes " + Shape.ids() + "|none] [--layers "
+              + LayerShape.ids() + "|none]");
           System.exit(2);
         }
       }
@@ -101,14 +118,19 @@ public final class Compare {
       System.err.println(e.getMessage());
       System.exit(2);
     }
-    new Compare(outDir).run(shapes);
+    new Compare(outDir).run(shapes, layers);
   }
 
-  private void run(List<Shape> shapes) throws RunnerException, IOException {
+  /** The ids of a comma-separated list; none for {@code none}. */
+  private static List<String> ids(String list) {
+    return list.equals("none") ? List.of() : Arrays.stream(list.split(",")).map(String::trim).toList();
+  }
+
+  private void run(List<Shape> shapes, List<LayerShape> layers) throws RunnerException, IOException {
     long start = System.nanoTime();
-    Results.Environment env = new Results.Environment(cpuModel(), Runtime.getRuntime().availableProcessors(),
-        "JDK " + Runtime.version(), AttentionKernel.vector().name(),
-        "vector " + VECTOR + ", scalar " + SCALAR + ", machine limits " + MACHINE);
+    Results.Environment env = new Results.Environment(cpuModel(), CORES, "JDK " + Runtime.version(),
+        AttentionKernel.vector().name(), "vector " + VECTOR + ", scalar " + SCALAR + ", machine limits "
+        + MACHINE + "; layers: vector " + LAYER_VECTOR + ", scalar " + LAYER_SCALAR);
     OUT.printf(Locale.ROOT, "Attention kernels, scalar vs %s, on %s (%d cores), %s%n", env.vectorBackend(),
         env.cpu(), env.cores(), env.java());
     OUT.printf(Locale.ROOT, "Short JMH runs, one fork each: %s.%nJMH's output: %s%n%n", env.settings(), logs);
@@ -118,7 +140,7 @@ public final class Compare {
         Files.delete(log); // a previous run's, perhaps of other shapes
       }
     }
-    total = 2 + 2 * shapes.size();
+    total = 2 + 2 * shapes.size() + 5 * layers.size();
 
     Results.Run fma = machine("fmaPeak", "fp32 FMA peak", false);
     Results.Run dram = machine("dramRead", "DRAM read", true);
@@ -129,7 +151,16 @@ public final class Compare {
       Results.Run vector = attention(shape, "vector", VECTOR);
       rows.add(new Results.Row(shape, scalar, vector));
     }
-    Results results = new Results(env, limits, rows, (System.nanoTime() - start) / 1e9);
+    List<Results.LayerRow> layerRows = new ArrayList<>();
+    for (LayerShape shape : layers) {
+      Results.Run vector = layer(shape, "layer", "vector", 1, LAYER_VECTOR);
+      Results.Run vector2 = layer(shape, "layer", "vector", 2, LAYER_VECTOR);
+      Results.Run attention = layer(shape, "attention", "vector", 1, LAYER_VECTOR);
+      Results.Run scalar = layer(shape, "layer", "scalar", 1, LAYER_SCALAR);
+      Results.Run scalar2 = layer(shape, "layer", "scalar", 2, LAYER_SCALAR);
+      layerRows.add(new Results.LayerRow(shape, scalar, scalar2, vector, vector2, attention));
+    }
+    Results results = new Results(env, limits, rows, layerRows, (System.nanoTime() - start) / 1e9);
 
     OUT.println();
     OUT.print(Table.of(results));
@@ -146,7 +177,7 @@ public final class Compare {
   }
 
   private Results.Run machine(String benchmark, String what, boolean bandwidth) throws RunnerException {
-    return measure(String.format(Locale.ROOT, "%-19s %-7s", what, "vector"), bandwidth,
+    return measure(label(what, "vector", ""), bandwidth, 1,
         options(MachineBench.class, benchmark, MACHINE, benchmark));
   }
 
@@ -155,7 +186,23 @@ public final class Compare {
         shape.id() + "-" + backend)
         .param("shape", shape.id())
         .param("backend", backend);
-    return measure(String.format(Locale.ROOT, "%-19s %-7s", shape.id(), backend), false, options);
+    return measure(label(shape.id(), backend, ""), false, 1, options);
+  }
+
+  /** {@link LayerBench}'s {@code method} ("layer" or "attention") on one backend and thread count. */
+  private Results.Run layer(LayerShape shape, String method, String backend, int threads,
+      Iterations iterations) throws RunnerException {
+    String what = method.equals("attention") ? "attention" : threads == 1 ? "1 thread" : threads + " threads";
+    ChainedOptionsBuilder options = options(LayerBench.class, method, iterations,
+        shape.id() + "-" + backend + "-" + (method.equals("attention") ? "attention" : threads + "t"))
+        .param("workload", shape.id())
+        .param("backend", backend)
+        .param("threads", Integer.toString(threads));
+    return measure(label(shape.id(), backend, what), false, threads, options);
+  }
+
+  private static String label(String what, String backend, String detail) {
+    return String.format(Locale.ROOT, "%-19s %-7s %-9s", what, backend, detail);
   }
 
   private ChainedOptionsBuilder options(Class<?> benchmarkClass, String method, Iterations it, String name) {
@@ -171,12 +218,20 @@ public final class Compare {
         .output(logs.resolve(name + ".log").toString());
   }
 
-  private Results.Run measure(String label, boolean bandwidth, ChainedOptionsBuilder options)
+  /**
+   * Runs one fork. Whether others shared the machine is judged from the CPU time they took: all cores' busy
+   * time (what the hypervisor stole from this virtual machine included) minus this process's and the fork's
+   * own (JIT and GC threads included), so that runs on several threads, which keep every core busy
+   * themselves, are judged as fairly as single-threaded ones.
+   */
+  private Results.Run measure(String label, boolean bandwidth, int threads, ChainedOptionsBuilder options)
       throws RunnerException {
     Options built = options.build();
     OUT.printf(Locale.ROOT, "[%2d/%d] %s ... ", ++done, total, label);
     OUT.flush();
     long start = System.nanoTime();
+    double ownBefore = ownCpuSeconds();
+    long[] ticksBefore = systemTicks();
     OS.getCpuLoad(); // starts the window that the call after the run averages over
     RunResult result;
     try {
@@ -189,20 +244,67 @@ public final class Compare {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     double busy = OS.getCpuLoad();
+    double others = Double.NaN;
+    long[] ticksAfter = systemTicks();
+    if (ticksBefore != null && ticksAfter != null && ticksAfter[0] > ticksBefore[0]) {
+      double ticks = ticksAfter[0] - ticksBefore[0];
+      busy = 1 - (ticksAfter[1] - ticksBefore[1]) / ticks;
+      others = Math.max(0, busy - (ownCpuSeconds() - ownBefore) * TICKS_PER_SECOND / ticks);
+    }
     Result<?> gflop = secondary(result, "gflop");
     double callsPerSecond = result.getPrimaryResult().getScore();
     Results.Run run = new Results.Run(callsPerSecond, gflop.getScore(), gflop.getStatistics().getMin(),
         gflop.getStatistics().getMax(), score(result, "gbytes"), score(result, "allocBytes") / callsPerSecond,
-        score(result, "gc.alloc.rate.norm"), busy, seconds);
-    boolean disturbed = busy > BUSY_LIMIT;
+        score(result, "gc.alloc.rate.norm"), busy, others, seconds);
+    // Without the fork's CPU time (not Linux), expect the benchmark's threads and 0.2 of the machine more.
+    boolean disturbed = Double.isNaN(others)
+        ? busy > Math.min(0.95, (double) threads / CORES + OTHERS_LIMIT)
+        : others > OTHERS_LIMIT;
     disturbedRuns += disturbed ? 1 : 0;
     if (bandwidth) {
       OUT.printf(Locale.ROOT, "%7.1f GB/s   ", run.gbytes());
     } else {
       OUT.printf(Locale.ROOT, "%7.1f GFLOP/s", run.gflops());
     }
-    OUT.printf(Locale.ROOT, " (%4.1f s, CPU %3.0f%% busy%s)%n", seconds, 100 * busy, disturbed ? " !" : "");
+    OUT.printf(Locale.ROOT, " (%4.1f s, CPU %3.0f%% busy, others %s%s)%n", seconds, 100 * busy,
+        Double.isNaN(others) ? "?" : String.format(Locale.ROOT, "%.0f%%", 100 * others),
+        disturbed ? " !" : "");
     return run;
+  }
+
+  /**
+   * Ticks of all cores since boot, from the first line of {@code /proc/stat}: all of them (user, nice,
+   * system, idle, iowait, irq, softirq, steal; guest time is already in user), and the idle ones (idle and
+   * iowait). Null where it cannot be read.
+   */
+  private static long[] systemTicks() {
+    try (var lines = Files.lines(Path.of("/proc/stat"))) {
+      String[] fields = lines.findFirst().orElseThrow().trim().split("\\s+");
+      long all = 0;
+      for (int i = 1; i <= 8; i++) {
+        all += Long.parseLong(fields[i]);
+      }
+      return new long[] {all, Long.parseLong(fields[4]) + Long.parseLong(fields[5])};
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * CPU seconds used so far by this process and by its finished children, the JMH forks (their user and
+   * system times, which Linux adds to the parent's {@code cutime} and {@code cstime} once it has waited for
+   * them); NaN where {@code /proc/self/stat} cannot be read.
+   */
+  private static double ownCpuSeconds() {
+    try {
+      String stat = Files.readString(Path.of("/proc/self/stat"));
+      // Fields after the parenthesized command name, from field 3 (state): cutime and cstime are 16 and 17.
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      double children = (Long.parseLong(fields[13]) + Long.parseLong(fields[14])) / TICKS_PER_SECOND;
+      return OS.getProcessCpuTime() / 1e9 + children;
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
+    }
   }
 
   private static Result<?> secondary(RunResult result, String name) {

@@ -27,7 +27,14 @@ final class JsonReport {
         .append("\"ms_per_call\": \"ms\", ")
         .append("\"alloc_bytes_per_call\": \"bytes allocated by the benchmark thread per call\", ")
         .append("\"gc_alloc_rate_norm\": \"bytes per call from JMH -prof gc, every thread of the fork\", ")
-        .append("\"cpu_busy_percent\": \"all cores, system-wide, during the run\"},\n");
+        .append("\"cpu_busy_percent\": \"all cores, system-wide, during the run (time the hypervisor stole")
+        .append(" included)\", ")
+        .append("\"cpu_others_percent\": \"all cores, used by processes other than the comparison and")
+        .append(" its fork\", ")
+        .append("\"memory_gbytes_per_s\": \"layer: weights and the K/V cached before the step;")
+        .append(" attention alone: K and V (decode only)\", ")
+        .append("\"derived_projection_gflops\": \"projection flops / (1/layer calls/s -")
+        .append(" 1/attention calls/s), vector, 1 thread: derived from two runs, not measured\"},\n");
     json.append("  \"limits\": {");
     field("fma_peak_gflops", limits.peakGflops()).append(", ");
     field("dram_read_gbytes_per_s", limits.dramGbytes()).append("},\n");
@@ -35,6 +42,12 @@ final class JsonReport {
     for (int i = 0; i < r.rows().size(); i++) {
       row(r.rows().get(i), limits);
       json.append(i + 1 < r.rows().size() ? ",\n" : "\n");
+    }
+    json.append("  ],\n");
+    json.append("  \"layers\": [\n");
+    for (int i = 0; i < r.layers().size(); i++) {
+      layer(r.layers().get(i), limits);
+      json.append(i + 1 < r.layers().size() ? ",\n" : "\n");
     }
     json.append("  ],\n");
     field("wall_seconds", r.seconds()).append("\n}\n");
@@ -70,10 +83,62 @@ final class JsonReport {
     field("gflops_max", run.gflopsMax()).append(", ");
     field("ms_per_call", run.msPerCall()).append(", ");
     field("kv_gbytes_per_s", shape.decode() ? run.gbytes() : Double.NaN).append(", ");
+    runTail(run, limits);
+  }
+
+  private void layer(Results.LayerRow row, Results.Limits limits) {
+    LayerShape s = row.shape();
+    json.append("    {");
+    field("id", s.id()).append(", ");
+    field("model_dim", s.modelDim()).append(", ");
+    field("query_heads", s.queryHeads()).append(", ");
+    field("kv_heads", s.kvHeads()).append(", ");
+    field("head_dim", s.headDim()).append(", ");
+    field("causal", true).append(", ");
+    field("tokens", s.tokens()).append(", ");
+    field("cached_tokens", s.cached()).append(",\n      ");
+    field("flops_per_call", s.flops()).append(", ");
+    field("projection_flops_per_call", s.projectionFlops()).append(", ");
+    field("attention_flops_per_call", s.attentionFlops()).append(", ");
+    field("memory_bytes_per_call", s.decode() ? s.memoryBytes() : Double.NaN).append(",\n");
+    layerRun("scalar_1_thread", row.scalar(), s, limits);
+    layerRun("scalar_2_threads", row.scalar2(), s, limits);
+    layerRun("vector_1_thread", row.vector(), s, limits);
+    layerRun("vector_2_threads", row.vector2(), s, limits);
+    layerRun("vector_attention_alone_1_thread", row.attention(), s, limits);
+    json.append("      ");
+    field("speedup", row.speedup()).append(", ");
+    field("vector_2_thread_scaling", row.scaling()).append(", ");
+    field("scalar_2_thread_scaling", row.scalarScaling()).append(", ");
+    field("vector_percent_of_fma_peak", row.percentOfPeak(limits, row.vector())).append(",\n      ");
+    field("derived_projection_gflops", row.projectionGflops()).append(", ");
+    field("derived_projection_percent_of_fma_peak", row.projectionPercentOfPeak(limits)).append(", ");
+    field("vector_percent_of_dram_read", row.percentOfDram(limits)).append("}");
+  }
+
+  /** A layer run, or null if it was left out; its GB/s are bytes from memory (decode only). */
+  private void layerRun(String name, Results.Run run, LayerShape shape, Results.Limits limits) {
+    json.append("      \"").append(name).append("\": ");
+    if (run == null) {
+      json.append("null,\n");
+      return;
+    }
+    json.append("{");
+    field("gflops", run.gflops()).append(", ");
+    field("gflops_min", run.gflopsMin()).append(", ");
+    field("gflops_max", run.gflopsMax()).append(", ");
+    field("ms_per_call", run.msPerCall()).append(", ");
+    field("memory_gbytes_per_s", shape.decode() ? run.gbytes() : Double.NaN).append(", ");
+    runTail(run, limits);
+    json.append(",\n");
+  }
+
+  private void runTail(Results.Run run, Results.Limits limits) {
     field("percent_of_fma_peak", 100 * run.gflops() / limits.peakGflops()).append(", ");
     field("alloc_bytes_per_call", run.allocBytesPerCall()).append(", ");
     field("gc_alloc_rate_norm", run.gcAllocNorm()).append(", ");
-    field("cpu_busy_percent", 100 * run.cpuBusy()).append("}");
+    field("cpu_busy_percent", 100 * run.cpuBusy()).append(", ");
+    field("cpu_others_percent", 100 * run.cpuOthers()).append("}");
   }
 
   private StringBuilder field(String name, String value) {

@@ -2,10 +2,11 @@ package io.github.attention.bench;
 
 import java.util.Locale;
 
-/** Formats {@link Results} as the plain-text table {@link Compare} prints. */
+/** Formats {@link Results} as the plain-text tables {@link Compare} prints: kernels, then layers. */
 final class Table {
 
   private static final String FORMAT = "%-19s %8s %8s %8s %8s %8s %8s %7s %7s%n";
+  private static final String LAYER_FORMAT = "%-19s %7s %7s %7s %7s %7s %7s %7s %7s %7s %6s %6s%n";
 
   private Table() {}
 
@@ -34,7 +35,54 @@ final class Table {
         + "speedup = vector / scalar GFLOP/s; %% peak = vector GFLOP/s / measured FMA peak;%n"
         + "K/V GB/s (decode only) = bytes of K and V per call x calls/s; %% of DRAM = that / measured read"
         + " bandwidth;%nalloc = bytes the benchmark thread allocated per vector call.%n"));
+    if (!r.layers().isEmpty()) {
+      t.append(String.format(Locale.ROOT, "%n"));
+      layers(t, r);
+    }
     return t.toString();
+  }
+
+  private static void layers(StringBuilder t, Results r) {
+    Results.Limits limits = r.limits();
+    t.append(String.format(Locale.ROOT, "Attention layer (four projections + attention), vector on 1 and 2"
+        + " threads:%n%n"));
+    t.append(String.format(Locale.ROOT, LAYER_FORMAT, "", "scalar", "vector", "vector", "", "2-thr.",
+        "vector", "proj.", "proj.", "decode", "% of", "alloc"));
+    t.append(String.format(Locale.ROOT, LAYER_FORMAT, "layer workload", "GFLOP/s", "GFLOP/s", "2 thr.",
+        "speedup", "scaling", "% peak", "GFLOP/s", "% peak", "GB/s", "DRAM", "B/call"));
+    StringBuilder scalarScaling = new StringBuilder();
+    for (Results.LayerRow row : r.layers()) {
+      boolean decode = row.shape().decode();
+      t.append(String.format(Locale.ROOT, LAYER_FORMAT, row.shape().id(),
+          number(row.scalar().gflops(), 2),
+          number(row.vector().gflops(), 1),
+          number(row.vector2().gflops(), 1),
+          number(row.speedup(), 1) + "x",
+          number(row.scaling(), 2) + "x",
+          number(row.percentOfPeak(limits, row.vector()), 1) + "%",
+          decode ? "-" : number(row.projectionGflops(), 1),
+          decode ? "-" : number(row.projectionPercentOfPeak(limits), 1) + "%",
+          decode ? number(row.vector().gbytes(), 1) : "-",
+          decode ? number(row.percentOfDram(limits), 0) + "%" : "-",
+          number(row.maxAllocBytesPerCall(), 0)));
+      if (row.scalar2() != null) {
+        scalarScaling.append(scalarScaling.isEmpty() ? "" : ", ").append(row.shape().id()).append(' ')
+            .append(number(row.scalarScaling(), 2)).append('x');
+      }
+    }
+    t.append(String.format(Locale.ROOT, "%n"
+        + "GFLOP/s count the projections (2*tokens*in*out each) and attention (4*headDim per visible pair and"
+        + " query head);%n"
+        + "vector 1 thread unless marked: 2 thr. = on 2 threads, 2-thr. scaling = that / 1 thread; speedup ="
+        + " vector / scalar;%n"
+        + "%% peak = of the measured FMA peak of one core; proj. (prefill) = projection flops / (layer time -"
+        + " attention-alone%ntime) per call, derived from two runs, not measured;"
+        + " decode GB/s = (weights + K/V cached) bytes x calls/s;%n"
+        + "%% of DRAM = that / measured read bandwidth of one core; alloc = most bytes per call the benchmark"
+        + " thread allocated%nin any of the workload's runs.%n"));
+    if (!scalarScaling.isEmpty()) {
+      t.append(String.format(Locale.ROOT, "Scalar layer, 2 threads / 1 thread: %s.%n", scalarScaling));
+    }
   }
 
   private static String number(double value, int decimals) {

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
 
@@ -14,12 +16,34 @@ import org.junit.jupiter.api.Test;
 class ReportTest {
 
   private static Results sample() {
-    Results.Run scalar = new Results.Run(1, 5, 4.5, 5.5, 0.5, 0, 120, 0.5, 3);
-    Results.Run vector = new Results.Run(30, 150, 140, 160, 12, Double.NaN, 40, 0.5, 5);
-    Results.Limits limits = new Results.Limits(new Results.Run(100, 262, 260, 264, 0, 0, 0, 0.5, 3),
-        new Results.Run(1, 0, 0, 0, 40, 0, 0, 0.5, 3));
+    Results.Run scalar = new Results.Run(1, 5, 4.5, 5.5, 0.5, 0, 120, 0.5, 0.01, 3);
+    Results.Run vector = new Results.Run(30, 150, 140, 160, 12, Double.NaN, 40, 0.5, Double.NaN, 5);
+    Results.Limits limits = new Results.Limits(new Results.Run(100, 262, 260, 264, 0, 0, 0, 0.5, 0, 3),
+        new Results.Run(1, 0, 0, 0, 40, 0, 0, 0.5, 0, 3));
+    // Layer calls: 25 ms in all, 5 ms of attention alone, so the projections take 20 ms.
+    Results.Run layerScalar = new Results.Run(0.5, 2.5, 2.4, 2.6, 0.1, 0, 900, 0.5, 0, 9);
+    Results.Run layerVector = new Results.Run(40, 175, 170, 180, 8, 0, 50, 0.5, 0, 9);
+    Results.Run layerVector2 = new Results.Run(72, 315, 300, 320, 14, 0, 60, 1, 0, 9);
+    Results.Run attention = new Results.Run(200, 100, 90, 110, 20, 0, 10, 0.5, 0, 9);
+    List<Results.LayerRow> layers = new ArrayList<>();
+    for (LayerShape shape : LayerShape.values()) {
+      // The first workload's scalar layer on 2 threads was left out.
+      Results.Run scalar2 = shape.ordinal() == 0 ? null : layerScalar;
+      layers.add(new Results.LayerRow(shape, layerScalar, scalar2, layerVector, layerVector2, attention));
+    }
     return new Results(new Results.Environment("Test CPU <&>", 2, "JDK 25", "vector-512", "short \"runs\""),
-        limits, Arrays.stream(Shape.values()).map(s -> new Results.Row(s, scalar, vector)).toList(), 60);
+        limits, Arrays.stream(Shape.values()).map(s -> new Results.Row(s, scalar, vector)).toList(), layers,
+        60);
+  }
+
+  @Test
+  void projectionsAreDerivedFromTheLayerAndAttentionAlone() {
+    Results.LayerRow prefill = sample().layers().get(LayerShape.LAYER_PREFILL_512.ordinal());
+    // 2·512·1024·4096 projection flops in 25 ms − 5 ms.
+    assertEquals(4.294967296 / 0.020, prefill.projectionGflops(), 1e-9);
+    assertEquals(1.8, prefill.scaling(), 1e-12);
+    assertTrue(Double.isNaN(prefill.scalarScaling()));
+    assertTrue(Double.isNaN(prefill.percentOfDram(sample().limits())));
   }
 
   @Test
@@ -34,6 +58,13 @@ class ReportTest {
     assertEquals(count(json, '{'), count(json, '}'));
     assertEquals(count(json, '['), count(json, ']'));
     assertTrue(json.contains("\"speedup\": 30,"));
+    for (LayerShape shape : LayerShape.values()) {
+      assertTrue(json.contains("\"id\": \"" + shape.id() + "\""), shape.id());
+    }
+    assertTrue(json.contains("\"scalar_2_threads\": null,"));
+    assertTrue(json.contains("\"derived_projection_gflops\": 214.748,"));
+    assertTrue(json.contains("\"vector_2_thread_scaling\": 1.8,"));
+    assertTrue(json.contains("\"cpu_others_percent\": null"));
   }
 
   @Test
@@ -45,6 +76,10 @@ class ReportTest {
     for (Shape shape : Shape.values()) {
       assertTrue(svg.contains(">" + shape.id() + "<"), shape.id());
     }
+    for (LayerShape shape : LayerShape.values()) {
+      assertTrue(svg.contains(">" + shape.id() + "<"), shape.id());
+    }
+    assertTrue(svg.contains("1.80\u00d7 on 2 threads"));
     assertFalse(svg.contains("NaN"));
   }
 
@@ -55,6 +90,28 @@ class ReportTest {
       assertTrue(table.lines().anyMatch(line -> line.startsWith(shape.id() + " ")), shape.id());
     }
     assertTrue(table.contains("30.0x"));
+    for (LayerShape shape : LayerShape.values()) {
+      assertTrue(table.lines().anyMatch(line -> line.startsWith(shape.id() + " ")), shape.id());
+    }
+    String prefill = table.lines().filter(line -> line.startsWith("layer-prefill-512 ")).findFirst()
+        .orElseThrow();
+    // scalar, vector 1 and 2 threads, speedup, scaling, % peak, derived projections and their % peak, no
+    // decode columns, alloc.
+    assertEquals(
+        List.of("2.50", "175.0", "315.0", "70.0x", "1.80x", "66.8%", "214.7", "82.0%", "-", "-", "0"),
+        Arrays.asList(prefill.substring("layer-prefill-512".length()).trim().split("\\s+")));
+    assertTrue(table.contains("Scalar layer, 2 threads / 1 thread: layer-decode-4k 1.00x."));
+  }
+
+  @Test
+  void tablesWithoutLayersOrShapes() {
+    Results full = sample();
+    Results kernelsOnly = new Results(full.environment(), full.limits(), full.rows(), List.of(), 60);
+    assertFalse(Table.of(kernelsOnly).contains("layer-"));
+    assertFalse(Chart.of(kernelsOnly).contains("layer-"));
+    Results layersOnly = new Results(full.environment(), full.limits(), List.of(), full.layers(), 60);
+    assertTrue(Table.of(layersOnly).contains("layer-decode-4k "));
+    assertTrue(JsonReport.of(layersOnly).contains("\"shapes\": [\n  ],"));
   }
 
   private static long count(String s, char c) {
