@@ -264,8 +264,10 @@ public final class MultiHeadAttention {
   public static final class Builder {
     private int modelDim;
     private int queryHeads;
-    private int kvHeads;
-    private int headDim;
+    /** Null until set: then queryHeads. */
+    private Integer kvHeads;
+    /** Null until set: then modelDim / queryHeads. */
+    private Integer headDim;
     private boolean causal;
     private float[] wq;
     private float[] wk;
@@ -437,9 +439,11 @@ public final class MultiHeadAttention {
       if (queryHeads < 1) {
         throw new IllegalArgumentException("queryHeads must be at least 1, got " + queryHeads);
       }
-      int kv = kvHeads == 0 ? queryHeads : kvHeads;
-      int dim = headDim;
-      if (dim == 0) {
+      int kv = kvHeads == null ? queryHeads : kvHeads;
+      int dim;
+      if (headDim != null) {
+        dim = headDim;
+      } else {
         if (modelDim % queryHeads != 0) {
           throw new IllegalArgumentException("headDim is not set and modelDim " + modelDim
               + " is not a multiple of queryHeads " + queryHeads + ": set headDim");

@@ -114,6 +114,10 @@ class LayerArgumentTest {
         () -> w.builder().queryHeads(-2).build());
     assertMessage(IllegalArgumentException.class, "kvHeads must divide queryHeads, got kvHeads=3 and queryHeads=4",
         () -> w.builder().kvHeads(3).build());
+    assertMessage(IllegalArgumentException.class, "kvHeads must be positive, got 0",
+        () -> w.builder().kvHeads(0).build());
+    assertMessage(IllegalArgumentException.class, "headDim must be in 1..1024, got 0",
+        () -> w.builder().headDim(0).build());
     assertMessage(IllegalArgumentException.class,
         "headDim is not set and modelDim 10 is not a multiple of queryHeads 4: set headDim",
         () -> MultiHeadAttention.builder().modelDim(10).queryHeads(4).build());
