@@ -1,5 +1,7 @@
 package io.github.attention.kernel;
 
+import java.util.Objects;
+
 /**
  * Scaled dot-product attention, {@code out = softmax(q·kᵀ·scale + mask)·v}, for every query head at once,
  * computed in one fused pass with an online softmax (no {@code qLen × kvLen} score matrix is built).
@@ -28,9 +30,10 @@ package io.github.attention.kernel;
  * <h2>Masked rows and non-finite values</h2>
  * A query row that sees no key (every key removed by the causal rule or by {@code -Infinity} mask entries)
  * outputs zeros, never NaN. Non-finite values in {@code q}, {@code k} and {@code v}, and {@code +Infinity} or
- * NaN in {@code mask}, are not rejected: they propagate through IEEE 754 arithmetic, so the affected output
- * rows typically become NaN or infinite. A key removed by the mask still has its value row multiplied by a
- * weight of exactly zero, and {@code 0 × NaN} is NaN: do not rely on masking to hide non-finite data.
+ * NaN in {@code mask}, are not rejected, and the affected output rows are garbage: a NaN or infinite value
+ * row typically makes them NaN; a NaN or {@code +Infinity} score makes the row's sum of weights NaN, and such
+ * a row comes out as zeros. A key removed by the mask still has its value row multiplied by a weight of exactly
+ * zero, and {@code 0 × NaN} is NaN: do not rely on masking to hide non-finite data.
  *
  * <h2>Order of operations</h2>
  * Keys are taken in blocks of 64 with an online softmax (a running maximum and sum per row). A call of at
@@ -71,17 +74,16 @@ public interface AttentionKernel {
    *     {@code int}, an array is too short, or {@code out} is the same array as {@code q}, {@code k},
    *     {@code v} or {@code mask}
    */
-  default void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
-      float[] out) {
-    attend(spec, qLen, kvLen, q, k, v, mask, out, Parallelism.single());
-  }
+  void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
+      float[] out);
 
   /**
    * Computes attention as {@link #attend(AttentionSpec, int, int, float[], float[], float[], float[], float[])}
    * does, on the threads of {@code parallelism}. The work is cut into items by the shapes alone (KV head ×
    * block of query rows; for decoding-sized calls, chunks of the key range merged afterwards in a fixed
    * order, as in split-KV "FlashDecoding"), so the output is bitwise identical for every thread count, and
-   * equal to the single-threaded overload's.
+   * equal to the single-threaded overload's. The default implementation, for kernels other than this
+   * library's, runs the single-threaded overload on the calling thread.
    *
    * @param spec heads, head width, scale and causality
    * @param qLen number of query rows (tokens), at least 1
@@ -97,8 +99,12 @@ public interface AttentionKernel {
    * @throws IllegalStateException if {@code parallelism} is closed
    * @see #attend(AttentionSpec, int, int, float[], float[], float[], float[], float[])
    */
-  void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
-      float[] out, Parallelism parallelism);
+  default void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
+      float[] out, Parallelism parallelism) {
+    // Kernels of other implementations run on the calling thread; this library's use the threads.
+    Objects.requireNonNull(parallelism, "parallelism must not be null");
+    attend(spec, qLen, kvLen, q, k, v, mask, out);
+  }
 
   /**
    * A short name of this backend, for logs and reports: {@code "scalar"}, or {@code "vector-512"} and the

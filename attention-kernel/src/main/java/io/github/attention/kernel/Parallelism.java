@@ -24,9 +24,12 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>Threads and allocation</h2>
  * The calling thread always takes part, so a call completes even if an executor never runs the helpers it
- * was given. Calls through one {@code Parallelism} are serialized: two threads calling at the same time take
- * turns. With {@link #single()} and {@link #threads(int)} a call allocates nothing; with
- * {@link #using(Executor, int)} the executor may allocate a little to queue each helper task.
+ * was given; at most {@code threads - 1} helper tasks are ever queued in it (a helper that starts after its
+ * call has ended joins a later call, or returns). Calls through one {@code Parallelism} that use several
+ * threads are serialized: two threads calling at the same time take turns; calls that need one thread (and
+ * every call through {@link #single()}) run at once. With {@link #single()} and {@link #threads(int)} a call
+ * allocates nothing; with {@link #using(Executor, int)} the executor may allocate a little to queue each
+ * helper task. Workers of {@link #threads(int)} live until {@link #close()}.
  */
 public final class Parallelism implements AutoCloseable {
 
@@ -43,6 +46,8 @@ public final class Parallelism implements AutoCloseable {
 
   private final AtomicInteger state = new AtomicInteger();
   private final AtomicInteger next = new AtomicInteger();
+  /** Helper tasks submitted to the executor that have not started yet. */
+  private final AtomicInteger queued = new AtomicInteger();
   /** Bumped once per call: owned workers wake when it changes. */
   private volatile int generation;
   private volatile boolean closed;
@@ -56,7 +61,10 @@ public final class Parallelism implements AutoCloseable {
     this.executor = executor;
     this.helpers = new Runnable[threads - 1];
     for (int i = 0; i < helpers.length; i++) {
-      helpers[i] = this::help;
+      helpers[i] = () -> {
+        queued.decrementAndGet();
+        help();
+      };
     }
     this.workers = new Worker[executor == null ? threads - 1 : 0];
     for (int i = 0; i < workers.length; i++) {
@@ -150,16 +158,24 @@ public final class Parallelism implements AutoCloseable {
    * Runs items {@code 0 .. count-1} of {@code work}, each exactly once, on up to {@link #threads()} threads
    * (the caller among them), and returns when all are done. A failure in any item is rethrown here.
    */
-  synchronized void run(Work work, int count) {
+  void run(Work work, int count) {
     if (closed) {
       throw new IllegalStateException("this Parallelism is closed");
     }
     int helpersWanted = Math.min(threads - 1, count - 1);
     if (helpersWanted <= 0) {
+      // Nothing shared: concurrent single-threaded calls (every caller of single()) do not wait for each other.
       for (int i = 0; i < count; i++) {
         work.run(i);
       }
       return;
+    }
+    runShared(work, count, helpersWanted);
+  }
+
+  private synchronized void runShared(Work work, int count, int helpersWanted) {
+    if (closed) {
+      throw new IllegalStateException("this Parallelism is closed");
     }
     this.work = work;
     this.count = count;
@@ -173,11 +189,18 @@ public final class Parallelism implements AutoCloseable {
         LockSupport.unpark(workers[i]);
       }
     } else {
-      for (int i = 0; i < helpersWanted; i++) {
+      // Helpers still queued from earlier calls will join this one: keep at most threads - 1 queued.
+      for (int i = 0; i < helpersWanted && queued.get() < threads - 1; i++) {
+        queued.incrementAndGet();
         try {
           executor.execute(helpers[i]);
         } catch (RejectedExecutionException e) {
+          queued.decrementAndGet();
           break; // the threads already at work take its share
+        } catch (Throwable t) {
+          queued.decrementAndGet();
+          recordFailure(t); // then close the call as usual before rethrowing
+          break;
         }
       }
     }
@@ -266,6 +289,7 @@ public final class Parallelism implements AutoCloseable {
         int now = owner.generation;
         if (now == seen) {
           LockSupport.park(owner);
+          Thread.interrupted(); // an interrupt must not turn park into a busy loop
           continue;
         }
         seen = now;

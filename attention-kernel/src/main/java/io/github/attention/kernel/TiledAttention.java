@@ -131,6 +131,12 @@ abstract class TiledAttention implements AttentionKernel {
 
   @Override
   public final void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v,
+      float[] mask, float[] out) {
+    attend(spec, qLen, kvLen, q, k, v, mask, out, Parallelism.single());
+  }
+
+  @Override
+  public final void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v,
       float[] mask, float[] out, Parallelism parallelism) {
     Checks.attendArguments(spec, qLen, kvLen, q, k, v, mask, out);
     Objects.requireNonNull(parallelism, "parallelism must not be null");
@@ -138,8 +144,8 @@ abstract class TiledAttention implements AttentionKernel {
     if (call.spec != null) {
       throw new IllegalStateException("attend called again from inside a work item on this thread");
     }
-    call.plan(spec, qLen, kvLen, q, k, v, mask, out, parallelism.threads(), CALLS.incrementAndGet());
     try {
+      call.plan(spec, qLen, kvLen, q, k, v, mask, out, parallelism.threads(), CALLS.incrementAndGet());
       parallelism.run(call, call.items);
       if (call.split) {
         call.merge();
@@ -329,8 +335,9 @@ abstract class TiledAttention implements AttentionKernel {
   /**
    * Writes row {@code r} of the output from its chunks' states, blocks {@code first + c·stride} for
    * {@code c < chunks}: with {@code M} the largest chunk maximum and {@code w_c = exp(max_c - M)},
-   * {@code out = Σ_c w_c·o_c / Σ_c w_c·sum_c}, summed in chunk order. A row whose chunks all saw no key gets
-   * zeros, a row with one chunk that saw keys gets {@code o/sum}, as if unsplit. {@code Math.exp} is the same
+   * {@code out = Σ_c w_c·o_c / Σ_c w_c·sum_c}, summed in chunk order over the chunks that took part (sum not
+   * 0). A row with one such chunk gets {@code o/sum}, as if unsplit; as in an unsplit row, a total that is
+   * not positive (no visible key, or NaN from non-finite scores) gives zeros. {@code Math.exp} is the same
    * intrinsic in HotSpot's interpreter and compilers, so every thread computes the same weights.
    */
   final void mergeRow(Partials p, int r, int first, int stride, int chunks, int headDim, float[] out,
@@ -340,35 +347,43 @@ abstract class TiledAttention implements AttentionKernel {
     int seen = 0;
     int only = first;
     for (int c = 0, b = first; c < chunks; c++, b += stride) {
-      float max = p.max[b * rows + r];
-      if (max != Float.NEGATIVE_INFINITY) {
+      // A chunk took part if its sum is not 0: positive, or NaN (non-finite scores), as in an unsplit row.
+      if (p.sum[b * rows + r] != 0f) {
         seen++;
         only = b;
-        top = Math.max(top, max);
+        top = Math.max(top, p.max[b * rows + r]);
       }
-    }
-    if (seen == 0) {
-      Arrays.fill(out, dst, dst + headDim, 0f);
-      return;
     }
     int from = r * p.paddedDim;
-    if (seen == 1) {
-      divide(p.out[only], from, p.sum[only * rows + r], headDim, out, dst);
-      return;
-    }
-    float[] acc = p.merged;
-    Arrays.fill(acc, 0, p.paddedDim, 0f);
-    float total = 0f;
-    for (int c = 0, b = first; c < chunks; c++, b += stride) {
-      float max = p.max[b * rows + r];
-      if (max == Float.NEGATIVE_INFINITY) {
-        continue;
+    float total;
+    float[] acc;
+    int at;
+    if (seen <= 1) {
+      total = seen == 0 ? 0f : p.sum[only * rows + r];
+      acc = p.out[only];
+      at = from;
+    } else {
+      acc = p.merged;
+      at = 0;
+      Arrays.fill(acc, 0, p.paddedDim, 0f);
+      total = 0f;
+      for (int c = 0, b = first; c < chunks; c++, b += stride) {
+        float sum = p.sum[b * rows + r];
+        if (sum == 0f) {
+          continue;
+        }
+        float max = p.max[b * rows + r];
+        float weight = max == top ? 1f : (float) Math.exp((double) max - top);
+        total += sum * weight;
+        addScaled(p.out[b], from, weight, p.paddedDim, acc);
       }
-      float weight = max == top ? 1f : (float) Math.exp((double) max - top);
-      total += p.sum[b * rows + r] * weight;
-      addScaled(p.out[b], from, weight, p.paddedDim, acc);
     }
-    divide(acc, 0, total, headDim, out, dst);
+    // As an unsplit row: zeros unless the total is positive (no visible key, or a NaN sum).
+    if (total > 0f) {
+      divide(acc, at, total, headDim, out, dst);
+    } else {
+      Arrays.fill(out, dst, dst + headDim, 0f);
+    }
   }
 
   /** {@code acc[d] += src[from + d] · weight} for {@code d < paddedDim}. */

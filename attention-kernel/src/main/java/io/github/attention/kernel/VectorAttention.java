@@ -590,7 +590,8 @@ final class VectorAttention extends TiledAttention {
     FloatVector e = p.reinterpretAsInts()
         .add(rounded.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23))
         .reinterpretAsFloats();
-    return e.blend(0f, x.compare(VectorOperators.LT, EXP_FLOOR));
+    // NaN must stay NaN: the exponent arithmetic above can turn some NaN payloads into numbers.
+    return e.blend(0f, x.compare(VectorOperators.LT, EXP_FLOOR)).blend(x, x.test(VectorOperators.IS_NAN));
   }
 
   @Override

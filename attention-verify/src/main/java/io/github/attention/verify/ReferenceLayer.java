@@ -16,8 +16,9 @@ import io.github.attention.verify.ErrorBound.Precision;
  * <ol>
  *   <li><b>Projections.</b> {@code Q = x·Wqᵀ + b} is a sum of {@code in} products and the bias: in any order,
  *       fused or not, each term passes through at most {@code in + 1} roundings, so
- *       {@code |Q̂ − Q| ≤ e_Q = γ_{in+2}·(Σ_i |x_i w_i| + |b|)}, likewise {@code e_K}, {@code e_V}. Keys and
- *       values loaded into a cache are exact floats ({@code e = 0}).
+ *       {@code |Q̂ − Q| ≤ e_Q = γ_{in+2}·(Σ_i |x_i w_i| + |b|) + (in + 2)·η}, likewise {@code e_K},
+ *       {@code e_V}; {@code η}, the smallest subnormal float, bounds the absolute error of each rounding that
+ *       underflows. Keys and values loaded into a cache are exact floats ({@code e = 0}).
  *   <li><b>Attention on perturbed inputs.</b> The float kernel computes softmax-weighted sums of perturbed
  *       scores (see {@link ErrorBound}); the perturbed inputs move each score by at most
  *       {@code Δ_j = c·Σ_d (e_Q,d·|K_jd| + |Q_d|·e_K,jd + e_Q,d·e_K,jd)}, which is added to the kernel's own
@@ -27,7 +28,7 @@ import io.github.attention.verify.ErrorBound.Precision;
  *       values move the weighted sum by at most {@code max_j e_V,jd} (the weights sum to 1). Together:
  *       {@code |Ĥ − H| ≤ e_H}.
  *   <li><b>Output projection.</b> {@code Y = H·Woᵀ + bo} from inputs off by {@code e_H}:
- *       {@code |Ŷ − Y| ≤ Σ_c |Wo_oc|·e_H,c + γ_{in+2}·(Σ_c (|H_c| + e_H,c)·|Wo_oc| + |bo|)}.
+ *       {@code |Ŷ − Y| ≤ Σ_c |Wo_oc|·e_H,c + γ_{in+2}·(Σ_c (|H_c| + e_H,c)·|Wo_oc| + |bo|) + (in + 2)·η}.
  * </ol>
  * The bound is evaluated in double from the reference's own values; a relative margin of 2⁻³⁰ covers that
  * evaluation, as in {@link ErrorBound#kernelVsReference}.
@@ -191,8 +192,8 @@ public final class ReferenceLayer {
         }
         y[t * dModel + o] = sum;
         terms[t * dModel + o] = magnitude;
-        tolerance[t * dModel + o] =
-            (propagated + gammaF * computedMagnitude + gammaD * magnitude) * (1 + EVALUATION_MARGIN);
+        tolerance[t * dModel + o] = (propagated + gammaF * computedMagnitude + gammaD * magnitude
+            + (qWidth + 2) * (double) Float.MIN_VALUE) * (1 + EVALUATION_MARGIN);
       }
     }
     return new Result(y, tolerance, uncertainty, terms);
@@ -293,6 +294,7 @@ public final class ReferenceLayer {
       double[] error = new double[tokens * out];
       double gamma = ErrorBound.gamma(in + 2, Precision.FLOAT.unitRoundoff())
           + ErrorBound.gamma(in + 2, Precision.DOUBLE.unitRoundoff());
+      double underflow = (in + 2) * (double) Float.MIN_VALUE;
       for (int t = 0; t < tokens; t++) {
         for (int o = 0; o < out; o++) {
           double b = bias == null ? 0 : bias[o];
@@ -304,7 +306,7 @@ public final class ReferenceLayer {
             magnitude += Math.abs(product);
           }
           value[t * out + o] = sum;
-          error[t * out + o] = gamma * magnitude;
+          error[t * out + o] = gamma * magnitude + underflow;
         }
       }
       return new Linear(value, error);
