@@ -25,7 +25,7 @@ import io.github.attention.kernel.AttentionSpec;
  * {@code alpha}s enter numerator and denominator, the computed weights are exactly the softmax of perturbed
  * scores {@code x̃_j} with
  * <pre>  |x̃_j − x_j| ≤ ε_j = (1+u)·δ_j + u·(M − x_j + 2δ_max) + nb·(−ln(1 − 4u))</pre>
- * (with {@code 2·nb} exponentials once step 5 is counted)
+ * (with {@code nb + 1} exponentials once step 5 is counted)
  * The subtraction errors along key j's chain telescope to at most
  * {@code u·(M̂ − x̂_j) ≤ u·(M − x_j + 2δ_max)}, and at most
  * {@code nb} exponentials (nb = blocks holding a visible key) touch it. Note the subtraction term grows
@@ -40,13 +40,13 @@ import io.github.attention.kernel.AttentionSpec;
  * {@code ε_j = Δ} this is {@code ≈ 2Δ}, the familiar {@code expm1(2Δ)}. {@code S} is evaluated as
  * {@code (Σ w_j ε_j) · expm1(ε_max)/ε_max}, an upper bound because {@code expm1(x)/x} increases.
  * Weights that underflow to subnormals carry an absolute error of ≤ 2 ulp = 2η per exponential instead;
- * with the weight sum ≥ 1 this adds at most {@code 16·n·nb·η·A_d} ({@code 32·n·nb·η·A_d} with step 5). The vector kernel's exponential also
+ * with the weight sum ≥ 1 this adds at most {@code 16·n·nb·η·A_d} ({@code 16·n·(nb + 1)·η·A_d} with step 5). The vector kernel's exponential also
  * flushes results below {@code e^-86} (≈ 4.5e-38) to zero: an absolute error of at most {@code e^-86} per
  * weight, which moves the output by at most {@code 2·n·e^-86·A_d}.
  *
  * <h2>4. Accumulation and division</h2>
  * {@code Σ p_j v_jd} and {@code Σ p_j} are accumulated in float, block by block, with one rescale by
- * {@code alpha} per block: each term passes through at most {@code K = n + nb + 2} roundings (step 5 adds {@code nb + 1}; products of
+ * {@code alpha} per block: each term passes through at most {@code K = n + nb + 2} roundings (step 5 adds one; products of
  * masked keys are exact zeros and add no error). Numerator and denominator are each off by a relative
  * {@code γ_K}, so their quotient is off by {@code 2γ_K/(1 − γ_K)·A_d = γ_{2K}·A_d}, and the final division
  * rounds once more: {@code γ_{2K+1}·A_d} in all. Underflow in the accumulation adds at most
@@ -57,13 +57,13 @@ import io.github.attention.kernel.AttentionSpec;
  * the chunks' states: {@code out = Σ_c w_c·o_c / Σ_c w_c·sum_c}, {@code w_c = exp(max_c − M)} evaluated
  * in double and rounded to float (relative error ≤ 4u), summed in chunk order. Every key of chunk c gets
  * one more factor {@code w_c}, the same in numerator and denominator: like a block's rescale factor, one
- * more exponential of 2 ulp. And every term passes through one more product and at most one addition per
- * chunk. Only chunks holding a visible key take part, and each holds at least one of the nb blocks, so
- * there are at most nb of them: the bound counts {@code 2·nb} exponentials per key and
- * {@code K = n + 2·nb + 3} roundings per term, whether or not the call splits.
+ * more exponential of 2 ulp, so at most {@code nb + 1} per key. Every term passes through one more product;
+ * the merge's additions are part of the same sum of n terms, whose additions any summation order bounds by
+ * {@code n − 1}. The bound therefore counts {@code nb + 1} exponentials per key and
+ * {@code K = n + nb + 3} roundings per term, whether or not the call splits.
  *
  * <h2>Result</h2>
- * <pre>  tol_d = min(2, 2S/(1 − S))·A_d + γ_{2K+1}·A_d + (32·n·nb·η + 2·n·e^-86)·A_d + MIN_NORMAL</pre>
+ * <pre>  tol_d = min(2, 2S/(1 − S))·A_d + γ_{2K+1}·A_d + (16·n·(nb + 1)·η + 2·n·e^-86)·A_d + MIN_NORMAL</pre>
  * The double-precision {@link ReferenceAttention} has the same structure (with {@code nb = 1}, sequential
  * sums, exact products), so its own error is bounded by the same formula in {@link Precision#DOUBLE};
  * {@link #kernelVsReference} adds both, plus a relative 2⁻³⁰ for evaluating the bound in double from the
@@ -151,14 +151,14 @@ public final class ErrorBound {
         + underflow + inputErrorMean;
     double deltaMax = gammaDot * row.maxDotMagnitude() + 4 * u * row.maxScoreMagnitude() + underflow
         + inputErrorMax;
-    // Step 2: add the subtraction of the running maximum and 2·nb exponentials of 2 ulp each (step 5).
-    double exps = 2.0 * nb * -Math.log1p(-4 * u);
+    // Step 2: add the subtraction of the running maximum and nb + 1 exponentials of 2 ulp each (step 5).
+    double exps = (nb + 1.0) * -Math.log1p(-4 * u);
     double epsMean = (1 + u) * deltaMean + u * (row.weightedGap() + 2 * deltaMax) + exps;
     double epsMax = (1 + u) * deltaMax + u * (row.maxGap() + 2 * deltaMax) + exps;
     // Step 3: S = Σ w_j expm1(ε_j) ≤ mean(ε) · expm1(ε_max)/ε_max.
     double s = epsMax == 0 ? 0 : epsMean * (Math.expm1(epsMax) / epsMax);
     double weightShift = s < 1 ? Math.min(2, 2 * s / (1 - s)) : 2;
-    double tinyWeights = 32.0 * n * nb * eta + 2.0 * n * precision.flushedWeight;
+    double tinyWeights = 16.0 * n * (nb + 1.0) * eta + 2.0 * n * precision.flushedWeight;
     // Step 4: accumulation and division, with step 5's merge.
     double accumulation = gamma(2.0 * roundingsPerTerm(n, nb) + 1, u);
     return (weightShift + accumulation + tinyWeights) * a + precision.minNormal;
@@ -198,6 +198,6 @@ public final class ErrorBound {
 
   /** K of steps 4 and 5: roundings a term of the weighted sums passes through. */
   private static double roundingsPerTerm(int visibleKeys, int keyBlocks) {
-    return visibleKeys + 2.0 * keyBlocks + 3;
+    return visibleKeys + keyBlocks + 3.0;
   }
 }
