@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * At the end each accumulator row is divided by its running sum (rows that saw no key give zeros). Key
  * blocks wholly in the causal future of the task's rows are never visited. Tasks are independent and write
- * disjoint output rows, so they can later run in parallel. Subclasses supply the block steps.
+ * disjoint output rows (or their own partial results, for split key ranges), so {@link Call} runs them as
+ * work items on any number of threads. Subclasses supply the block steps.
  */
 abstract class TiledAttention implements AttentionKernel {
 
