@@ -35,13 +35,13 @@ class SplitKeysTest {
         Problem p = recipe.build();
         ReferenceAttention.Result ref = p.reference();
         for (AttentionKernel kernel : new AttentionKernel[] {AttentionKernel.scalar(), AttentionKernel.vector()}) {
-          float[] single = Agreement.assertMatchesReference(kernel, p, STATS);
+          float[] single = p.run(kernel);
+          Agreement.assertWithinBound(kernel.name(), p, single, ref, STATS);
           for (Parallelism threads : new Parallelism[] {two, three}) {
             float[] out = p.newOut();
             kernel.attend(p.spec(), p.qLen(), p.kvLen(), p.q(), p.k(), p.v(), p.mask(), out, threads);
             assertArrayEquals(single, out, kernel.name() + " on " + threads + ": " + p);
           }
-          Agreement.assertWithinBound(kernel.name(), p, single, ref, STATS);
         }
       }
     }
