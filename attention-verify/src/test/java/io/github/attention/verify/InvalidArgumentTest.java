@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -56,6 +57,20 @@ class InvalidArgumentTest {
   @Provide
   Arbitrary<AttentionKernel> kernels() {
     return Arbitraries.of(AttentionKernel.scalar(), AttentionKernel.vector());
+  }
+
+  /**
+   * Shrunk counterexample of {@link #invalidCallsThrowAndTouchNothing} (a test bug): a 1×1×1 problem's
+   * q is too short for the replacement spec that lets kvLen·kvHeads·headDim overflow, so the kernel named q.
+   */
+  @Example
+  void kvSizeOverflowOnTheSmallestProblem() {
+    Recipe recipe = new Recipe(new Problems.Shape(1, 1, 1, 1, 1, false, 1f),
+        new Problems.Content(Problems.MaskKind.NONE, 0f, 0.05, 1e-40, Problems.ValueKind.SYMMETRIC, 1e-30, 0,
+            0));
+    for (AttentionKernel kernel : List.of(AttentionKernel.scalar(), AttentionKernel.vector())) {
+      invalidCallsThrowAndTouchNothing(recipe, Fault.KV_SIZE_OVERFLOWS, kernel, -1, 0.0);
+    }
   }
 
   @Property
@@ -120,7 +135,11 @@ class InvalidArgumentTest {
           call.spec = spec;
           call.kvLen = kvLen;
           if (!sameSpec) {
-            call.qLen = 1; // keep q's size valid under the replacement spec: only k may overflow
+            // Keep q and out valid under the replacement spec (a 1×1×1 problem's are too short for it): only
+            // k may overflow.
+            call.qLen = 1;
+            call.q = Arrays.copyOf(call.q, spec.queryHeads() * spec.headDim());
+            call.out = Arrays.copyOf(call.out, spec.queryHeads() * spec.headDim());
           }
         });
       }
