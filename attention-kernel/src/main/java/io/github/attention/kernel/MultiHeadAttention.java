@@ -31,10 +31,14 @@ import java.util.Objects;
  *
  * <h2>Threads and memory</h2>
  * A layer is immutable and safe to share between threads: the builder copies the weights, so later changes
- * to the arrays passed to it have no effect. Calls reuse per-thread scratch memory, so steady calls of a
- * given size allocate nothing. With a {@link Parallelism} of several threads, each projection is split over
+ * to the arrays passed to it have no effect. Calls reuse per-thread scratch memory, shared by all layers on
+ * the thread and sized for the largest call it has made (projected queries, keys and values and the heads'
+ * outputs of all its tokens; it lives as long as the thread), so steady calls of a given size allocate
+ * nothing. With a {@link Parallelism} of several threads, each projection is split over
  * blocks of rows and output columns and attention over heads × blocks of query rows (decoding: chunks of
- * the cache, merged in order); the output is bitwise identical for every thread count.
+ * the cache, merged in order); the output is bitwise identical for every thread count. Invalid arguments
+ * are rejected before anything is written; other failures during a call (an {@link OutOfMemoryError}, a
+ * failing executor) are rethrown and may leave {@code y} partly written, but never change a cache's length.
  *
  * <h2>Backends</h2>
  * The layer uses its {@link AttentionKernel} for attention; with the vector kernel the projections are
@@ -54,7 +58,12 @@ public final class MultiHeadAttention {
   private final Projection key;
   private final Projection value;
   private final Projection output;
-  private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+  /**
+   * Per-thread intermediate results, shared by every layer: a thread runs one forward at a time, so a model
+   * of many layers keeps one set, sized for its largest call. Static, so that it holds no reference to a
+   * layer and a dropped layer can be collected.
+   */
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   private MultiHeadAttention(Builder b) {
     this.modelDim = b.modelDim;
@@ -94,13 +103,17 @@ public final class MultiHeadAttention {
    */
   public void forward(float[] x, int seqLen, float[] y) {
     checkTokens(x, seqLen, y, "seqLen");
-    Scratch work = scratch.get();
-    work.ensure(seqLen);
-    query.apply(x, 0, seqLen, work.q, 0, parallelism);
-    key.apply(x, 0, seqLen, work.k, 0, parallelism);
-    value.apply(x, 0, seqLen, work.v, 0, parallelism);
-    kernel.attend(spec, seqLen, seqLen, work.q, work.k, work.v, null, work.heads, parallelism);
-    output.apply(work.heads, 0, seqLen, y, 0, parallelism);
+    Scratch work = SCRATCH.get().acquire();
+    try {
+      work.ensure(seqLen * queryHeads * headDim, seqLen * kvHeads * headDim);
+      query.apply(x, 0, seqLen, work.q, 0, parallelism);
+      key.apply(x, 0, seqLen, work.k, 0, parallelism);
+      value.apply(x, 0, seqLen, work.v, 0, parallelism);
+      kernel.attend(spec, seqLen, seqLen, work.q, work.k, work.v, null, work.heads, parallelism);
+      output.apply(work.heads, 0, seqLen, y, 0, parallelism);
+    } finally {
+      work.inUse = false;
+    }
   }
 
   /**
@@ -131,16 +144,20 @@ public final class MultiHeadAttention {
       throw new IllegalStateException("KV cache overflow: " + cached + " tokens cached + " + newTokens
           + " new > capacity " + cache.capacity() + "; reset() the cache or make a larger one");
     }
-    Scratch work = scratch.get();
-    work.ensure(newTokens);
-    int kvWidth = kvHeads * headDim;
-    query.apply(x, 0, newTokens, work.q, 0, parallelism);
-    // Written past the cache's length only: until length grows below, the cache is unchanged.
-    key.apply(x, 0, newTokens, cache.keys(), cached * kvWidth, parallelism);
-    value.apply(x, 0, newTokens, cache.values(), cached * kvWidth, parallelism);
-    kernel.attend(cachedSpec, newTokens, cached + newTokens, work.q, cache.keys(), cache.values(), null,
-        work.heads, parallelism);
-    output.apply(work.heads, 0, newTokens, y, 0, parallelism);
+    Scratch work = SCRATCH.get().acquire();
+    try {
+      work.ensure(newTokens * queryHeads * headDim, 0);
+      int kvWidth = kvHeads * headDim;
+      query.apply(x, 0, newTokens, work.q, 0, parallelism);
+      // Written past the cache's length only: until length grows below, the cache is unchanged.
+      key.apply(x, 0, newTokens, cache.keys(), cached * kvWidth, parallelism);
+      value.apply(x, 0, newTokens, cache.values(), cached * kvWidth, parallelism);
+      kernel.attend(cachedSpec, newTokens, cached + newTokens, work.q, cache.keys(), cache.values(), null,
+          work.heads, parallelism);
+      output.apply(work.heads, 0, newTokens, y, 0, parallelism);
+    } finally {
+      work.inUse = false;
+    }
     cache.append(newTokens);
   }
 
@@ -236,16 +253,25 @@ public final class MultiHeadAttention {
         + parallelism + "]";
   }
 
-  /** Per-thread intermediate results: projected queries, keys and values, and the heads' outputs. */
-  private final class Scratch {
+  /** One thread's intermediate results: projected queries, keys and values, and the heads' outputs. */
+  private static final class Scratch {
     float[] q = new float[0];
     float[] k = new float[0];
     float[] v = new float[0];
     float[] heads = new float[0];
+    boolean inUse;
 
-    void ensure(int tokens) {
-      int qSize = tokens * queryHeads * headDim;
-      int kvSize = tokens * kvHeads * headDim;
+    Scratch acquire() {
+      // Nothing in a forward calls back into user code that could start another forward on this thread;
+      // should that ever change, fail instead of sharing the arrays.
+      if (inUse) {
+        throw new IllegalStateException("forward called again on this thread while a forward is running");
+      }
+      inUse = true;
+      return this;
+    }
+
+    void ensure(int qSize, int kvSize) {
       if (q.length < qSize) {
         q = new float[qSize];
         heads = new float[qSize];

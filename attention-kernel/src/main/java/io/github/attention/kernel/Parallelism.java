@@ -3,6 +3,7 @@ package io.github.attention.kernel;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -25,7 +26,8 @@ import java.util.concurrent.locks.LockSupport;
  * <h2>Threads and allocation</h2>
  * The calling thread always takes part, so a call completes even if an executor never runs the helpers it
  * was given; at most {@code threads - 1} helper tasks are ever queued in it (a helper that starts after its
- * call has ended joins a later call, or returns). Calls through one {@code Parallelism} that use several
+ * call has ended joins a later call, or returns). An interrupt does not stop a call: the caller finishes
+ * its work and returns with its interrupt status still set. Calls through one {@code Parallelism} that use several
  * threads are serialized: two threads calling at the same time take turns; calls that need one thread (and
  * every call through {@link #single()}) run at once. With {@link #single()} and {@link #threads(int)} a call
  * allocates nothing; with {@link #using(Executor, int)} the executor may allocate a little to queue each
@@ -101,18 +103,33 @@ public final class Parallelism implements AutoCloseable {
   /**
    * The calling thread plus up to {@code threads - 1} helper tasks per call, submitted to
    * {@code executor}. Helpers that start after the work is done return at once; if the executor rejects a
-   * helper, the remaining threads (at least the caller) do its share.
+   * helper (throws {@link RejectedExecutionException}), the remaining threads (at least the caller) do its
+   * share.
+   *
+   * <p>The executor must run every task it accepts, sooner or later. A helper it accepts and then drops
+   * without running or rejecting it (as {@link ThreadPoolExecutor.DiscardPolicy} and
+   * {@link ThreadPoolExecutor.DiscardOldestPolicy} do) still counts as queued, so once {@code threads - 1}
+   * have been dropped, calls run on the caller alone. A {@link ThreadPoolExecutor} with one of those two
+   * policies is therefore refused here.
    *
    * @param executor where the helper tasks run; not shut down by {@link #close()}
    * @param threads total threads per call, including the caller, at least 1
    * @return a parallelism using that executor
    * @throws NullPointerException if {@code executor} is null
-   * @throws IllegalArgumentException if {@code threads < 1}
+   * @throws IllegalArgumentException if {@code threads < 1}, or {@code executor} is a
+   *     {@link ThreadPoolExecutor} whose rejection policy silently discards tasks
    */
   public static Parallelism using(Executor executor, int threads) {
     Objects.requireNonNull(executor, "executor must not be null");
     if (threads < 1) {
       throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+    }
+    if (executor instanceof ThreadPoolExecutor pool
+        && (pool.getRejectedExecutionHandler() instanceof ThreadPoolExecutor.DiscardPolicy
+            || pool.getRejectedExecutionHandler() instanceof ThreadPoolExecutor.DiscardOldestPolicy)) {
+      throw new IllegalArgumentException("executor discards tasks it cannot run ("
+          + pool.getRejectedExecutionHandler().getClass().getSimpleName() + "), which would lose helpers for"
+          + " good; use a policy that throws or runs them (AbortPolicy, CallerRunsPolicy)");
     }
     return new Parallelism(threads, executor);
   }
@@ -214,12 +231,18 @@ public final class Parallelism implements AutoCloseable {
     do {
       s = state.get();
     } while (!state.compareAndSet(s, s & ~OPEN));
+    boolean interrupted = false;
     for (int spins = 0; state.get() != 0; spins++) {
       if (spins < 1 << 12) {
         Thread.onSpinWait();
       } else {
         LockSupport.park(this);
+        // An interrupt would turn park into a busy loop: hold it until the helpers are done.
+        interrupted |= Thread.interrupted();
       }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
     this.work = null;
     this.caller = null;

@@ -2,6 +2,7 @@ package io.github.attention.verify;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,7 @@ import io.github.attention.kernel.KvCache;
 import io.github.attention.kernel.MultiHeadAttention;
 import io.github.attention.kernel.Parallelism;
 import io.github.attention.verify.LayerCases.LayerCase;
+import java.lang.ref.WeakReference;
 import java.util.Arrays;
 import java.util.function.Consumer;
 import net.jqwik.api.Arbitrary;
@@ -230,6 +232,51 @@ class LayerArgumentTest {
     float[] x = c.input();
     layer.forward(x, c.seqLen(), x);
     assertArrayEquals(y, x);
+  }
+
+  /**
+   * Layers share each thread's scratch: alternating layers of different sizes on one thread (a smaller one
+   * after a larger one, and one with a cache in between) gives each layer's own outputs.
+   */
+  @Test
+  void layersSharingAThreadDoNotDisturbEachOther() {
+    LayerCase a = new LayerCase(48, 6, 2, 8, 37, true, true, 1.0, 1.0, 21);
+    LayerCase b = small();
+    MultiHeadAttention big = a.weights().builder().kernel(AttentionKernel.best()).build();
+    MultiHeadAttention little = b.weights().builder().kernel(AttentionKernel.best()).build();
+    float[] bigFirst = new float[a.seqLen() * a.modelDim()];
+    big.forward(a.input(), a.seqLen(), bigFirst);
+    float[] littleFirst = new float[b.seqLen() * b.modelDim()];
+    little.forward(b.input(), b.seqLen(), littleFirst);
+    KvCache cache = big.newCache(a.seqLen());
+    big.forward(a.input(), a.seqLen(), cache, new float[bigFirst.length]);
+    float[] bigAgain = new float[bigFirst.length];
+    big.forward(a.input(), a.seqLen(), bigAgain);
+    float[] littleAgain = new float[littleFirst.length];
+    little.forward(b.input(), b.seqLen(), littleAgain);
+    assertArrayEquals(bigFirst, bigAgain);
+    assertArrayEquals(littleFirst, littleAgain);
+  }
+
+  /**
+   * A layer that a thread has used can be garbage-collected once dropped: per-thread scratch must not refer
+   * to it (a thread pool serving many models would otherwise keep every layer it ever ran).
+   */
+  @Test
+  void aLayerUsedByAThreadCanBeCollected() throws InterruptedException {
+    WeakReference<MultiHeadAttention> used = useAndDrop();
+    for (int attempt = 0; attempt < 50 && used.get() != null; attempt++) {
+      System.gc();
+      Thread.sleep(20);
+    }
+    assertNull(used.get(), "the layer is still reachable after it was dropped");
+  }
+
+  private static WeakReference<MultiHeadAttention> useAndDrop() {
+    LayerCase c = small();
+    MultiHeadAttention layer = c.weights().builder().kernel(AttentionKernel.best()).build();
+    layer.forward(c.input(), c.seqLen(), new float[c.seqLen() * c.modelDim()]);
+    return new WeakReference<>(layer);
   }
 
   private static LayerCase small() {

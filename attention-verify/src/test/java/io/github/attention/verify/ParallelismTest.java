@@ -12,6 +12,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.RejectedExecutionHandler;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -71,6 +75,60 @@ class ParallelismTest {
     assertTrue(e.getMessage().contains("(test)"));
     for (int call = 0; call < 5; call++) {
       assertSameAsSingle(parallelism);
+    }
+  }
+
+  /**
+   * A pool that silently discards tasks would lose helpers for good (each stays counted as queued), so it is
+   * refused; pools that throw or run rejected tasks on the caller are fine.
+   */
+  @Test
+  void poolsThatDiscardTasksAreRefused() {
+    for (RejectedExecutionHandler policy : new RejectedExecutionHandler[] {
+        new ThreadPoolExecutor.DiscardPolicy(), new ThreadPoolExecutor.DiscardOldestPolicy()}) {
+      ThreadPoolExecutor pool = pool(policy);
+      try {
+        IllegalArgumentException e =
+            assertThrows(IllegalArgumentException.class, () -> Parallelism.using(pool, 2));
+        assertTrue(e.getMessage().contains(policy.getClass().getSimpleName()), e.getMessage());
+      } finally {
+        pool.shutdown();
+      }
+    }
+    for (RejectedExecutionHandler policy : new RejectedExecutionHandler[] {
+        new ThreadPoolExecutor.AbortPolicy(), new ThreadPoolExecutor.CallerRunsPolicy()}) {
+      ThreadPoolExecutor pool = pool(policy);
+      try {
+        Parallelism parallelism = Parallelism.using(pool, 3);
+        for (int call = 0; call < 3; call++) {
+          assertSameAsSingle(parallelism);
+        }
+      } finally {
+        pool.shutdown();
+      }
+    }
+  }
+
+  /** One worker and no queue: most helpers are rejected, by the policy under test. */
+  private static ThreadPoolExecutor pool(RejectedExecutionHandler policy) {
+    return new ThreadPoolExecutor(1, 1, 1, TimeUnit.SECONDS, new SynchronousQueue<>(), runnable -> {
+      Thread thread = new Thread(runnable, "test-pool");
+      thread.setDaemon(true);
+      return thread;
+    }, policy);
+  }
+
+  /** An interrupted caller still completes its call, with the same bits, and keeps its interrupt status. */
+  @Test
+  void anInterruptedCallerFinishesAndStaysInterrupted() {
+    try (Parallelism two = Parallelism.threads(2)) {
+      Thread.currentThread().interrupt();
+      try {
+        assertSameAsSingle(two);
+        assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status was cleared");
+      } finally {
+        Thread.interrupted();
+      }
     }
   }
 
