@@ -47,11 +47,15 @@ import java.util.Objects;
  * Every argument is checked before anything is written: on an exception {@code out} is untouched. Null arrays
  * throw {@link NullPointerException}; non-positive lengths, arrays shorter than their shape, and an
  * {@code out} that is the same array as an input throw {@link IllegalArgumentException}. Each message names
- * the argument and gives the expected and actual size.
+ * the argument and gives the expected and actual size. Errors that are not about the arguments (an
+ * {@link OutOfMemoryError} while growing scratch memory, an executor of a {@link Parallelism} that fails) can
+ * happen mid-call; they are rethrown, and {@code out} may then be partly written.
  *
  * <h2>Threads</h2>
  * Kernels are stateless and thread-safe; they reuse per-thread scratch memory, so a steady stream of calls
- * allocates nothing. A call runs on the calling thread, or on several threads with
+ * allocates nothing. That memory grows to the largest call a thread has run and lives as long as the
+ * thread: up to about 8 MiB for prepared keys and values of long heads, plus up to 16 MiB of partial results
+ * for decoding calls split into key chunks. A call runs on the calling thread, or on several threads with
  * {@link #attend(AttentionSpec, int, int, float[], float[], float[], float[], float[], Parallelism)}; the
  * output is bitwise the same for every thread count.
  */
@@ -137,10 +141,11 @@ public interface AttentionKernel {
   }
 
   /**
-   * The fastest kernel available: {@link #vector()} when the {@code jdk.incubator.vector} module is readable
-   * and its preferred species is at least 256 bits wide, otherwise {@link #scalar()}. The reason for falling
-   * back is logged once, at level {@code WARNING} (module present but unusable) or {@code INFO} (module not
-   * added), through {@link System.Logger} {@code io.github.attention.kernel}.
+   * The fastest kernel available: {@link #vector()} when the {@code jdk.incubator.vector} module is readable,
+   * the JVM compiles code (not {@code -Xint}) and the vector kernel's species is at least 256 bits wide (the
+   * preferred one, or the one {@code attention.vector.bits} forces), otherwise {@link #scalar()}. The reason
+   * for falling back is logged once, at level {@code WARNING} (module present but unusable) or {@code INFO}
+   * (module not added), through {@link System.Logger} {@code io.github.attention.kernel}.
    *
    * @return the chosen kernel
    */

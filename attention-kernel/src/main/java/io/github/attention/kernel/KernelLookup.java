@@ -60,8 +60,10 @@ final class KernelLookup {
       }
       int bits = VectorAttention.vectorBits();
       if (bits < MIN_USEFUL_BITS) {
-        log.log(Level.WARNING, "the preferred vector species is only " + bits + " bits wide (at least "
-            + MIN_USEFUL_BITS + " needed to beat scalar code); using the scalar attention kernel");
+        String which = System.getProperty(VectorAttention.BITS_PROPERTY) != null
+            ? "the vector species (-D" + VectorAttention.BITS_PROPERTY + ")" : "the preferred vector species";
+        log.log(Level.WARNING, which + " is only " + bits + " bits wide (at least " + MIN_USEFUL_BITS
+            + " needed to beat scalar code); using the scalar attention kernel");
         return ScalarAttention.INSTANCE;
       }
       return VectorHolder.INSTANCE;

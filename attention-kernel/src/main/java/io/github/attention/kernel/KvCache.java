@@ -62,8 +62,8 @@ public final class KvCache {
   }
 
   /**
-   * Appends keys and values computed elsewhere (a saved prompt, another cache of a layer with the same
-   * heads), as if {@code tokens} tokens had gone through the layer.
+   * Appends keys and values computed elsewhere (for example a prompt's keys and values saved from an earlier
+   * run of the same weights), as if {@code tokens} tokens had gone through the layer.
    *
    * @param keys {@code [tokens][kvHeads][headDim]}, at least {@code tokens·kvHeads·headDim} long
    * @param values {@code [tokens][kvHeads][headDim]}, at least {@code tokens·kvHeads·headDim} long

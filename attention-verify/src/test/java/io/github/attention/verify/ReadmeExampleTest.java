@@ -121,7 +121,6 @@ class ReadmeExampleTest {
   /** A worked example small enough to check by hand. */
   @Test
   void smallWorkedExample() {
-    // ---- README example "worked by hand": begin ----
     // Two query heads sharing one key/value head, four dimensions per head; one query, two keys.
     AttentionSpec spec = AttentionSpec.of(2, 1, 4);
     float[] q = {1, 0, 0, 0,   0, 1, 0, 0}; // [1][2][4]
@@ -131,7 +130,6 @@ class ReadmeExampleTest {
     AttentionKernel.best().attend(spec, 1, 2, q, k, v, null, out);
     // Both keys score the same, so each head gets the mean of the two value rows:
     // out = {2, 2, 2, 2,   2, 2, 2, 2}
-    // ---- README example "worked by hand": end ----
 
     assertArrayEquals(new float[] {2, 2, 2, 2, 2, 2, 2, 2}, out);
     Problem problem = new Problem(spec, 1, 2, q, k, v, null, 0, "worked example");
