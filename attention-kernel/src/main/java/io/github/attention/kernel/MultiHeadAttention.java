@@ -262,8 +262,8 @@ public final class MultiHeadAttention {
     boolean inUse;
 
     Scratch acquire() {
-      // Nothing in a forward calls back into user code that could start another forward on this thread;
-      // should that ever change, fail instead of sharing the arrays.
+      // The only user code a forward runs is an executor's execute(), and a forward started from there on
+      // this thread would share these arrays: fail instead (the kernel refuses nested calls the same way).
       if (inUse) {
         throw new IllegalStateException("forward called again on this thread while a forward is running");
       }

@@ -27,11 +27,11 @@ import java.util.concurrent.locks.LockSupport;
  * The calling thread always takes part, so a call completes even if an executor never runs the helpers it
  * was given; at most {@code threads - 1} helper tasks are ever queued in it (a helper that starts after its
  * call has ended joins a later call, or returns). An interrupt does not stop a call: the caller finishes
- * its work and returns with its interrupt status still set. Calls through one {@code Parallelism} that use several
- * threads are serialized: two threads calling at the same time take turns; calls that need one thread (and
- * every call through {@link #single()}) run at once. With {@link #single()} and {@link #threads(int)} a call
- * allocates nothing; with {@link #using(Executor, int)} the executor may allocate a little to queue each
- * helper task. Workers of {@link #threads(int)} live until {@link #close()}.
+ * its work and returns with its interrupt status still set. Calls through one {@code Parallelism} that use
+ * several threads are serialized: two threads calling at the same time take turns; calls that need one
+ * thread (and every call through {@link #single()}) run at once. With {@link #single()} and
+ * {@link #threads(int)} a call allocates nothing; with {@link #using(Executor, int)} the executor may
+ * allocate a little to queue each helper task. Workers of {@link #threads(int)} live until {@link #close()}.
  */
 public final class Parallelism implements AutoCloseable {
 
