@@ -3,6 +3,7 @@ package io.github.attention.kernel;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.RejectedExecutionHandler;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -124,12 +125,14 @@ public final class Parallelism implements AutoCloseable {
     if (threads < 1) {
       throw new IllegalArgumentException("threads must be at least 1, got " + threads);
     }
-    if (executor instanceof ThreadPoolExecutor pool
-        && (pool.getRejectedExecutionHandler() instanceof ThreadPoolExecutor.DiscardPolicy
-            || pool.getRejectedExecutionHandler() instanceof ThreadPoolExecutor.DiscardOldestPolicy)) {
-      throw new IllegalArgumentException("executor discards tasks it cannot run ("
-          + pool.getRejectedExecutionHandler().getClass().getSimpleName() + "), which would lose helpers for"
-          + " good; use a policy that throws or runs them (AbortPolicy, CallerRunsPolicy)");
+    if (executor instanceof ThreadPoolExecutor pool) {
+      RejectedExecutionHandler policy = pool.getRejectedExecutionHandler();
+      if (policy instanceof ThreadPoolExecutor.DiscardPolicy
+          || policy instanceof ThreadPoolExecutor.DiscardOldestPolicy) {
+        throw new IllegalArgumentException("executor discards tasks it cannot run ("
+            + policy.getClass().getSimpleName() + "), which would lose helpers for good; use a policy that"
+            + " throws or runs them (AbortPolicy, CallerRunsPolicy)");
+      }
     }
     return new Parallelism(threads, executor);
   }
