@@ -2,9 +2,9 @@ package io.github.attention.bench;
 
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
-import io.github.attention.kernel.KvCache;
-import io.github.attention.kernel.MultiHeadAttention;
 import io.github.attention.kernel.Parallelism;
+import io.github.attention.layer.KvCache;
+import io.github.attention.layer.MultiHeadAttention;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

@@ -3,7 +3,7 @@ package io.github.attention.bench;
 import io.github.attention.kernel.AttentionSpec;
 
 /**
- * The benchmarked attention layers ({@link io.github.attention.kernel.MultiHeadAttention}): the one table of
+ * The benchmarked attention layers ({@link io.github.attention.layer.MultiHeadAttention}): the one table of
  * layer workloads that {@link LayerBench}, the comparison and the tests share. Every layer is fp32, causal,
  * default scale, without biases.
  *

@@ -1,5 +1,6 @@
 package io.github.attention.kernel;
 
+import io.github.attention.internal.lookup.BackendLookup;
 import java.util.Objects;
 
 /**
@@ -36,12 +37,13 @@ import java.util.Objects;
  * zero, and {@code 0 × NaN} is NaN: do not rely on masking to hide non-finite data.
  *
  * <h2>Order of operations</h2>
- * Keys are taken in blocks of 64 with an online softmax (a running maximum and sum per row). A call of at
- * most 4 query rows over more than 256 keys (decoding) also cuts its keys into chunks of 256 keys (more for
- * kvLen above 16384, at most 64 chunks), aligned at key 0, whose results are merged in chunk order, so that
- * the chunks can run in parallel (split-KV); it is not split when its partial results would exceed
- * 2²² floats. Results depend on these rules and on the backend, never on the thread count or on how far
- * the JIT has compiled the code.
+ * Keys are taken in blocks of {@link Blocking#KEY_BLOCK} (64) with an online softmax (a running maximum and
+ * sum per row). A call of at most {@link Blocking#SPLIT_MAX_QUERY_ROWS} (4) query rows over more than 256 keys
+ * (decoding) also cuts its keys into chunks of {@link Blocking#chunkKeys(int)} keys (256, more for kvLen
+ * above 16384, at most 64 chunks), aligned at key 0, whose results are merged in chunk order, so that the
+ * chunks can run in parallel (split-KV); it is not split when its partial results would exceed 2²² floats.
+ * {@link Blocking} states these rules. Results depend on them and on the backend, never on the thread count
+ * or on how far the JIT has compiled the code.
  *
  * <h2>Errors</h2>
  * Every argument is checked before anything is written: on an exception {@code out} is untouched. Null arrays
@@ -125,7 +127,7 @@ public interface AttentionKernel {
    * @return the scalar kernel
    */
   static AttentionKernel scalar() {
-    return KernelLookup.scalar();
+    return BackendLookup.scalar();
   }
 
   /**
@@ -137,7 +139,7 @@ public interface AttentionKernel {
    *     the JVM with {@code --add-modules jdk.incubator.vector})
    */
   static AttentionKernel vector() {
-    return KernelLookup.vector();
+    return BackendLookup.vector();
   }
 
   /**
@@ -150,6 +152,6 @@ public interface AttentionKernel {
    * @return the chosen kernel
    */
   static AttentionKernel best() {
-    return KernelLookup.best();
+    return BackendLookup.best();
   }
 }

@@ -1,12 +1,12 @@
 package io.github.attention.kernel;
 
+import io.github.attention.internal.parallel.Teams;
+import io.github.attention.internal.parallel.WorkerTeam;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.RejectedExecutionHandler;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * How many threads a kernel or layer call may use, and where they come from.
@@ -36,44 +36,19 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Parallelism implements AutoCloseable {
 
+  static {
+    // The library's internals run calls on a parallelism's team; this is their only way to it.
+    Teams.install(parallelism -> parallelism.team);
+  }
+
   private static final Parallelism SINGLE = new Parallelism(1, null);
 
-  /** {@link #state}: bit 0 set while a call accepts helpers; the rest counts helpers at work (in 2s). */
-  private static final int OPEN = 1;
-  private static final int ONE_HELPER = 2;
-
-  private final int threads;
+  private final WorkerTeam team;
   private final Executor executor;
-  private final Worker[] workers;
-  private final Runnable[] helpers;
-
-  private final AtomicInteger state = new AtomicInteger();
-  private final AtomicInteger next = new AtomicInteger();
-  /** Helper tasks submitted to the executor that have not started yet. */
-  private final AtomicInteger queued = new AtomicInteger();
-  /** Bumped once per call: owned workers wake when it changes. */
-  private volatile int generation;
-  private volatile boolean closed;
-  private Thread caller;
-  private Work work;
-  private int count;
-  private volatile Throwable failure;
 
   private Parallelism(int threads, Executor executor) {
-    this.threads = threads;
+    this.team = new WorkerTeam(threads, executor);
     this.executor = executor;
-    this.helpers = new Runnable[threads - 1];
-    for (int i = 0; i < helpers.length; i++) {
-      helpers[i] = () -> {
-        queued.decrementAndGet();
-        help();
-      };
-    }
-    this.workers = new Worker[executor == null ? threads - 1 : 0];
-    for (int i = 0; i < workers.length; i++) {
-      workers[i] = new Worker(this, i + 1);
-      workers[i].start();
-    }
   }
 
   /**
@@ -141,7 +116,7 @@ public final class Parallelism implements AutoCloseable {
    * @return the number of threads a call may use, including the caller
    */
   public int threads() {
-    return threads;
+    return team.threads();
   }
 
   /**
@@ -151,176 +126,16 @@ public final class Parallelism implements AutoCloseable {
    */
   @Override
   public void close() {
-    if (this == SINGLE) {
-      return;
-    }
-    synchronized (this) {
-      closed = true;
-    }
-    for (Worker worker : workers) {
-      LockSupport.unpark(worker);
+    if (this != SINGLE) {
+      team.close();
     }
   }
 
   @Override
   public String toString() {
+    int threads = team.threads();
     return threads == 1 ? "Parallelism.single()"
         : executor == null ? "Parallelism.threads(" + threads + ")"
         : "Parallelism.using(" + executor + ", " + threads + ")";
-  }
-
-  /** Work items of one call; each item writes its own part of the result. */
-  interface Work {
-    void run(int item);
-  }
-
-  /**
-   * Runs items {@code 0 .. count-1} of {@code work}, each exactly once, on up to {@link #threads()} threads
-   * (the caller among them), and returns when all are done. A failure in any item is rethrown here.
-   */
-  void run(Work work, int count) {
-    if (closed) {
-      throw new IllegalStateException("this Parallelism is closed");
-    }
-    int helpersWanted = Math.min(threads - 1, count - 1);
-    if (helpersWanted <= 0) {
-      // Nothing shared: concurrent single-threaded calls (every caller of single()) do not wait for each other.
-      for (int i = 0; i < count; i++) {
-        work.run(i);
-      }
-      return;
-    }
-    runShared(work, count, helpersWanted);
-  }
-
-  private synchronized void runShared(Work work, int count, int helpersWanted) {
-    if (closed) {
-      throw new IllegalStateException("this Parallelism is closed");
-    }
-    this.work = work;
-    this.count = count;
-    this.caller = Thread.currentThread();
-    this.failure = null;
-    next.set(0);
-    state.set(OPEN); // publishes the fields above to helpers that join
-    generation++;
-    if (executor == null) {
-      for (int i = 0; i < helpersWanted; i++) {
-        LockSupport.unpark(workers[i]);
-      }
-    } else {
-      // Helpers still queued from earlier calls will join this one: keep at most threads - 1 queued.
-      for (int i = 0; i < helpersWanted && queued.get() < threads - 1; i++) {
-        queued.incrementAndGet();
-        try {
-          executor.execute(helpers[i]);
-        } catch (RejectedExecutionException e) {
-          queued.decrementAndGet();
-          break; // the threads already at work take its share
-        } catch (Throwable t) {
-          queued.decrementAndGet();
-          recordFailure(t); // then close the call as usual before rethrowing
-          break;
-        }
-      }
-    }
-    try {
-      claimItems();
-    } catch (Throwable t) {
-      recordFailure(t);
-    }
-    // Close the call to late helpers, then wait for the ones at work.
-    int s;
-    do {
-      s = state.get();
-    } while (!state.compareAndSet(s, s & ~OPEN));
-    boolean interrupted = false;
-    for (int spins = 0; state.get() != 0; spins++) {
-      if (spins < 1 << 12) {
-        Thread.onSpinWait();
-      } else {
-        LockSupport.park(this);
-        // An interrupt would turn park into a busy loop: hold it until the helpers are done.
-        interrupted |= Thread.interrupted();
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-    this.work = null;
-    this.caller = null;
-    Throwable thrown = failure;
-    if (thrown != null) {
-      failure = null;
-      if (thrown instanceof RuntimeException e) {
-        throw e;
-      }
-      if (thrown instanceof Error e) {
-        throw e;
-      }
-      throw new IllegalStateException("a work item failed", thrown);
-    }
-  }
-
-  /** A helper's part of the current call, if one is open: join, claim items until none is left, leave. */
-  private void help() {
-    int s;
-    do {
-      s = state.get();
-      if ((s & OPEN) == 0) {
-        return;
-      }
-    } while (!state.compareAndSet(s, s + ONE_HELPER));
-    Thread waiting = caller;
-    try {
-      claimItems();
-    } catch (Throwable t) {
-      recordFailure(t);
-    } finally {
-      if (state.addAndGet(-ONE_HELPER) == 0) {
-        LockSupport.unpark(waiting);
-      }
-    }
-  }
-
-  private void claimItems() {
-    Work current = work;
-    int total = count;
-    for (int i; (i = next.getAndIncrement()) < total; ) {
-      current.run(i);
-    }
-  }
-
-  private void recordFailure(Throwable t) {
-    if (failure == null) {
-      failure = t;
-    }
-    next.set(Integer.MAX_VALUE / 2); // stop handing out items
-  }
-
-  /** An owned worker: parks until a new call begins, helps with it, parks again. */
-  private static final class Worker extends Thread {
-    private final Parallelism owner;
-
-    Worker(Parallelism owner, int index) {
-      super("attention-worker-" + index);
-      this.owner = owner;
-      setDaemon(true);
-    }
-
-    @Override
-    public void run() {
-      int seen = owner.generation;
-      while (!owner.closed) {
-        int now = owner.generation;
-        if (now == seen) {
-          LockSupport.park(owner);
-          Thread.interrupted(); // an interrupt must not turn park into a busy loop
-          continue;
-        }
-        seen = now;
-        owner.help();
-      }
-    }
   }
 }

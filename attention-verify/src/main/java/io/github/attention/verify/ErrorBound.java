@@ -1,6 +1,7 @@
 package io.github.attention.verify;
 
 import io.github.attention.kernel.AttentionSpec;
+import io.github.attention.kernel.Blocking;
 
 /**
  * A rigorous bound on how far a floating-point attention output may be from the exact one, derived from
@@ -16,7 +17,7 @@ import io.github.attention.kernel.AttentionSpec;
  * where {@code η} is the smallest subnormal (absolute error of results that underflow).
  *
  * <h2>2. Weights as perturbed scores</h2>
- * The kernels keep a running maximum over blocks of {@link #KEY_BLOCK} keys. A key of block {@code b}
+ * The kernels keep a running maximum over blocks of {@link Blocking#KEY_BLOCK} keys. A key of block {@code b}
  * ends up with the weight {@code exp(x̂_j − m_b) · Π_c exp(m_{c−1} − m_c)}: its own exponential and one
  * rescale factor {@code alpha} per later block whose maximum grew, each argument a rounded float
  * subtraction and each exponential a float result within 2 ulp (relative error ≤ 4u; Math.exp promises
@@ -75,9 +76,6 @@ import io.github.attention.kernel.AttentionSpec;
  * exponential; both are covered above. The accumulation term is the same up to {@code O(u²)}.
  */
 public final class ErrorBound {
-
-  /** Keys per block in the kernels' online softmax (one running-max rescale per block). */
-  public static final int KEY_BLOCK = 64;
 
   private static final double EVALUATION_MARGIN = 0x1p-30;
 
@@ -188,7 +186,7 @@ public final class ErrorBound {
    * convex combination of those values; only steps 4 and 5 remain, {@code γ_{2K+1}·A_d + MIN_NORMAL}.
    *
    * @param visibleKeys n, at least 1
-   * @param keyBlocks nb, blocks of {@link #KEY_BLOCK} keys holding a visible key
+   * @param keyBlocks nb, blocks of {@link Blocking#KEY_BLOCK} keys holding a visible key
    * @param valueMagnitude {@code A_d}
    */
   public static double rangeSlack(int visibleKeys, int keyBlocks, double valueMagnitude) {

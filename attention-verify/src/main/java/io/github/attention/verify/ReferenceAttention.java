@@ -1,6 +1,7 @@
 package io.github.attention.verify;
 
 import io.github.attention.kernel.AttentionSpec;
+import io.github.attention.kernel.Blocking;
 
 /**
  * Textbook scaled dot-product attention in {@code double}, written to be checked by eye rather than to be
@@ -111,8 +112,8 @@ public final class ReferenceAttention {
           maxDot = Math.max(maxDot, dotMagnitude[j]);
           maxScore = Math.max(maxScore, score);
           maxGap = Math.max(maxGap, gap);
-          if (j / ErrorBound.KEY_BLOCK != lastBlock) {
-            lastBlock = j / ErrorBound.KEY_BLOCK;
+          if (j / Blocking.KEY_BLOCK != lastBlock) {
+            lastBlock = j / Blocking.KEY_BLOCK;
             blocks++;
           }
         }
@@ -155,7 +156,7 @@ public final class ReferenceAttention {
    * {@code c = scale}:
    *
    * @param visibleKeys n, the number of visible keys (0: the row must be zeros)
-   * @param keyBlocks nb, how many {@link ErrorBound#KEY_BLOCK}-key blocks (aligned at key 0) hold a
+   * @param keyBlocks nb, how many {@link Blocking#KEY_BLOCK}-key blocks (aligned at key 0) hold a
    *     visible key: each costs the kernels one running-max rescale
    * @param weightedDotMagnitude {@code Σ_j w_j · c · Σ_d |q_d k_jd|}
    * @param weightedScoreMagnitude {@code Σ_j w_j · (|c · q·k_j| + |mask_ij|)}

@@ -1,7 +1,8 @@
 package io.github.attention.verify;
 
 import io.github.attention.kernel.AttentionSpec;
-import io.github.attention.kernel.MultiHeadAttention;
+import io.github.attention.kernel.Blocking;
+import io.github.attention.layer.MultiHeadAttention;
 import io.github.attention.verify.ErrorBound.Precision;
 
 /**
@@ -127,7 +128,7 @@ public final class ReferenceLayer {
   /**
    * The layer over {@code newTokens} tokens continuing a sequence of {@code cached} tokens whose keys and
    * values ({@code [cached][kvHeads][headDim]}, exact floats) are given, as
-   * {@link MultiHeadAttention#forward(float[], int, io.github.attention.kernel.KvCache, float[])} computes it:
+   * {@link MultiHeadAttention#forward(float[], int, io.github.attention.layer.KvCache, float[])} computes it:
    * causal, bottom-right aligned. With {@code cached == 0} the layer's own causal flag applies.
    *
    * @return outputs and tolerances of the new tokens
@@ -267,7 +268,7 @@ public final class ReferenceLayer {
       inputMean += weight * input;
       inputMax = Math.max(inputMax, input);
     }
-    int blocks = (end + ErrorBound.KEY_BLOCK - 1) / ErrorBound.KEY_BLOCK;
+    int blocks = (end + Blocking.KEY_BLOCK - 1) / Blocking.KEY_BLOCK;
     ReferenceAttention.Row row = new ReferenceAttention.Row(end, blocks, weightedDot, weightedScore,
         weightedGap, maxDot, maxScore, maxGap, valueMagnitude);
     for (int d = 0; d < dim; d++) {

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attention.kernel.AttentionKernel;
-import io.github.attention.kernel.MultiHeadAttention;
 import io.github.attention.kernel.Parallelism;
+import io.github.attention.layer.MultiHeadAttention;
 import io.github.attention.verify.Problems.Content;
 import io.github.attention.verify.Problems.MaskKind;
 import io.github.attention.verify.Problems.Recipe;

@@ -2,6 +2,7 @@ package io.github.attention.verify;
 
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
+import io.github.attention.kernel.Blocking;
 import io.github.attention.verify.ErrorBound.Precision;
 import io.github.attention.verify.Problems.Recipe;
 import java.util.Arrays;
@@ -126,8 +127,8 @@ class InvariantTest {
             continue;
           }
           visible++;
-          if (j / ErrorBound.KEY_BLOCK != lastBlock) {
-            lastBlock = j / ErrorBound.KEY_BLOCK;
+          if (j / Blocking.KEY_BLOCK != lastBlock) {
+            lastBlock = j / Blocking.KEY_BLOCK;
             blocks++;
           }
           int at = (j * spec.kvHeads() + spec.kvHeadOf(h)) * dim;

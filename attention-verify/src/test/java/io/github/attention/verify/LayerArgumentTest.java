@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
-import io.github.attention.kernel.KvCache;
-import io.github.attention.kernel.MultiHeadAttention;
 import io.github.attention.kernel.Parallelism;
+import io.github.attention.layer.KvCache;
+import io.github.attention.layer.MultiHeadAttention;
 import io.github.attention.verify.LayerCases.LayerCase;
 import java.lang.ref.WeakReference;
 import java.util.Arrays;

@@ -1,9 +1,9 @@
 package io.github.attention.verify;
 
 import io.github.attention.kernel.AttentionKernel;
-import io.github.attention.kernel.KvCache;
-import io.github.attention.kernel.MultiHeadAttention;
 import io.github.attention.kernel.Parallelism;
+import io.github.attention.layer.KvCache;
+import io.github.attention.layer.MultiHeadAttention;
 import io.github.attention.verify.LayerCases.LayerCase;
 import java.util.Arrays;
 import java.util.SplittableRandom;

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
-import io.github.attention.kernel.KvCache;
-import io.github.attention.kernel.MultiHeadAttention;
 import io.github.attention.kernel.Parallelism;
+import io.github.attention.layer.KvCache;
+import io.github.attention.layer.MultiHeadAttention;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,7 @@
 package io.github.attention.verify;
 
 import io.github.attention.kernel.AttentionKernel;
+import io.github.attention.kernel.Blocking;
 import io.github.attention.kernel.Parallelism;
 import io.github.attention.verify.Problems.Recipe;
 import java.util.concurrent.ForkJoinPool;
@@ -37,7 +38,8 @@ class ThreadCountTest {
   @Property
   void threadsDoNotChangeABit(@ForAll("problems") Recipe recipe, @ForAll("kernels") AttentionKernel kernel) {
     Problem p = recipe.build();
-    Statistics.label("keys split into chunks").collect(p.qLen() <= 4 && p.kvLen() > 256);
+    Statistics.label("keys split into chunks").collect(
+        p.qLen() <= Blocking.SPLIT_MAX_QUERY_ROWS && Blocking.chunks(p.kvLen()) > 1);
     float[] single = p.run(kernel);
     Agreement.assertWithinBound(kernel.name(), p, single, p.reference(), null);
     for (Parallelism threads : new Parallelism[] {TWO, THREE, POOL}) {

@@ -1,5 +1,6 @@
-package io.github.attention.kernel;
+package io.github.attention.internal.core;
 
+import io.github.attention.kernel.AttentionSpec;
 import java.util.Objects;
 
 /** Argument validation shared by every backend: everything is checked before anything is written. */

@@ -1,4 +1,4 @@
-package io.github.attention.kernel;
+package io.github.attention.layer;
 
 import java.util.Objects;
 

@@ -1,10 +1,13 @@
-package io.github.attention.kernel;
+package io.github.attention.internal.vector;
 
+import static io.github.attention.internal.vector.Species.F;
+import static io.github.attention.internal.vector.Species.L;
+
+import io.github.attention.internal.core.LinearMap;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API {@link Projection}. The weights are rearranged once, on construction, into panels of
+ * The Vector API {@link LinearMap}. The weights are rearranged once, on construction, into panels of
  * {@code NR = 4} vectors of output columns, {@code panel[i][c] = W[p·NR + c][i]} (zero past {@code out}), so
  * that a micro-kernel broadcasts one input value and multiplies it into whole vectors of outputs: no dot
  * product ever needs a horizontal reduction (the layout of a packed B panel in BLIS, Van Zee and van de Geijn
@@ -12,22 +15,23 @@ import jdk.incubator.vector.VectorSpecies;
  * weight loads and 6 broadcasts feed 24 FMAs. A panel of 1024 inputs is 256 KiB at 512 bits, so it stays in
  * L2 while the rows of a work item stream past it.
  */
-final class VectorProjection extends Projection {
+final class VectorLinearMap implements LinearMap {
 
-  private static final VectorSpecies<Float> F = VectorAttention.F;
-  private static final int L = F.length();
-  /** Output columns per panel: a multiple of it divides {@link #COLUMN_BLOCK}. */
+  /** Output columns per panel: a multiple of it is the projection's column block (64). */
   static final int NR = 4 * L;
   private static final int MR = 6;
-  private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[MR * NR]);
+
+  private final int out;
+  private final int in;
 
   /** Panels {@code [out/NR][in][NR]}. */
   private final float[] panels;
   /** {@code [panels·NR]}, zeros past {@code out} and when there is no bias. */
   private final float[] bias;
 
-  VectorProjection(float[] weights, float[] bias, int out, int in) {
-    super(out, in);
+  VectorLinearMap(float[] weights, float[] bias, int out, int in) {
+    this.out = out;
+    this.in = in;
     int panelCount = (out + NR - 1) / NR;
     this.panels = new float[panelCount * NR * in];
     for (int o = 0; o < out; o++) {
@@ -42,9 +46,34 @@ final class VectorProjection extends Projection {
     }
   }
 
+  /**
+   * Floats of the panels for {@code out × in} weights: {@code out} rounded up to whole panels.
+   *
+   * @return the size, which may exceed what a Java array holds
+   */
+  static long panelFloats(long out, long in) {
+    return (out + NR - 1) / NR * NR * in;
+  }
+
   @Override
-  void block(float[] x, int xOffset, int r0, int r1, int c0, int c1, float[] y, int yOffset) {
-    float[] tile = TILE.get();
+  public int out() {
+    return out;
+  }
+
+  @Override
+  public int in() {
+    return in;
+  }
+
+  /** One tile of {@code MR × NR} outputs, staged before the bias and the valid columns are written. */
+  @Override
+  public int tileFloats() {
+    return MR * NR;
+  }
+
+  @Override
+  public void block(float[] x, int xOffset, int r0, int r1, int c0, int c1, float[] y, int yOffset,
+      float[] tile) {
     for (int p = c0 / NR; p * NR < c1; p++) {
       int panel = p * NR * in;
       int first = p * NR;

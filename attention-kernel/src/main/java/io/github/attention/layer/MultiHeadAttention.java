@@ -1,5 +1,16 @@
-package io.github.attention.kernel;
+package io.github.attention.layer;
 
+import io.github.attention.internal.core.Backend;
+import io.github.attention.internal.core.Projection;
+import io.github.attention.internal.core.Workspace.Activity;
+import io.github.attention.internal.core.Workspace.LayerScratch;
+import io.github.attention.internal.core.Workspace;
+import io.github.attention.internal.lookup.BackendLookup;
+import io.github.attention.internal.parallel.Teams;
+import io.github.attention.internal.parallel.WorkerTeam;
+import io.github.attention.kernel.AttentionKernel;
+import io.github.attention.kernel.AttentionSpec;
+import io.github.attention.kernel.Parallelism;
 import java.util.Objects;
 
 /**
@@ -41,8 +52,10 @@ import java.util.Objects;
  * failing executor) are rethrown and may leave {@code y} partly written, but never change a cache's length.
  *
  * <h2>Backends</h2>
- * The layer uses its {@link AttentionKernel} for attention; with the vector kernel the projections are
- * register-blocked Vector API matrix products, with any other kernel plain-Java loops.
+ * The layer uses its {@link AttentionKernel} for attention, and the same kernel's backend for the
+ * projections: with {@link AttentionKernel#vector()} they are register-blocked Vector API matrix products,
+ * with {@link AttentionKernel#scalar()} plain-Java loops. A kernel of another implementation says nothing
+ * about matrix products: the projections then run on the backend of {@link AttentionKernel#best()}.
  */
 public final class MultiHeadAttention {
 
@@ -58,12 +71,6 @@ public final class MultiHeadAttention {
   private final Projection key;
   private final Projection value;
   private final Projection output;
-  /**
-   * Per-thread intermediate results, shared by every layer: a thread runs one forward at a time, so a model
-   * of many layers keeps one set, sized for its largest call. Static, so that it holds no reference to a
-   * layer and a dropped layer can be collected.
-   */
-  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   private MultiHeadAttention(Builder b) {
     this.modelDim = b.modelDim;
@@ -74,11 +81,17 @@ public final class MultiHeadAttention {
     this.cachedSpec = spec.withCausal(true);
     this.kernel = b.kernel;
     this.parallelism = b.parallelism;
-    this.query = Projection.of(kernel, b.wq, b.bq, queryHeads * headDim, modelDim);
-    this.key = Projection.of(kernel, b.wk, b.bk, kvHeads * headDim, modelDim);
-    this.value = Projection.of(kernel, b.wv, b.bv, kvHeads * headDim, modelDim);
-    this.output = Projection.of(kernel, b.wo, b.bo, modelDim, queryHeads * headDim);
+    Backend backend = BackendLookup.backendOf(kernel);
+    this.query = new Projection(backend.linearMap(WQ, b.wq, b.bq, queryHeads * headDim, modelDim));
+    this.key = new Projection(backend.linearMap(WK, b.wk, b.bk, kvHeads * headDim, modelDim));
+    this.value = new Projection(backend.linearMap(WV, b.wv, b.bv, kvHeads * headDim, modelDim));
+    this.output = new Projection(backend.linearMap(WO, b.wo, b.bo, modelDim, queryHeads * headDim));
   }
+
+  private static final String WQ = "queryWeights (Wq)";
+  private static final String WK = "keyWeights (Wk)";
+  private static final String WV = "valueWeights (Wv)";
+  private static final String WO = "outputWeights (Wo)";
 
   /**
    * Starts building a layer. Required: {@link Builder#modelDim}, {@link Builder#queryHeads} and the four
@@ -103,16 +116,19 @@ public final class MultiHeadAttention {
    */
   public void forward(float[] x, int seqLen, float[] y) {
     checkTokens(x, seqLen, y, "seqLen");
-    Scratch work = SCRATCH.get().acquire();
+    Workspace workspace = Workspace.current();
+    workspace.enter(Activity.FORWARD);
     try {
-      work.ensure(seqLen * queryHeads * headDim, seqLen * kvHeads * headDim);
-      query.apply(x, 0, seqLen, work.q, 0, parallelism);
-      key.apply(x, 0, seqLen, work.k, 0, parallelism);
-      value.apply(x, 0, seqLen, work.v, 0, parallelism);
-      kernel.attend(spec, seqLen, seqLen, work.q, work.k, work.v, null, work.heads, parallelism);
-      output.apply(work.heads, 0, seqLen, y, 0, parallelism);
+      LayerScratch work = workspace.layer(seqLen * queryHeads * headDim, seqLen * kvHeads * headDim);
+      WorkerTeam team = Teams.of(parallelism);
+      query.apply(x, 0, seqLen, work.queries(), 0, team);
+      key.apply(x, 0, seqLen, work.keys(), 0, team);
+      value.apply(x, 0, seqLen, work.values(), 0, team);
+      kernel.attend(spec, seqLen, seqLen, work.queries(), work.keys(), work.values(), null, work.heads(),
+          parallelism);
+      output.apply(work.heads(), 0, seqLen, y, 0, team);
     } finally {
-      work.inUse = false;
+      workspace.leave(Activity.FORWARD);
     }
   }
 
@@ -144,19 +160,21 @@ public final class MultiHeadAttention {
       throw new IllegalStateException("KV cache overflow: " + cached + " tokens cached + " + newTokens
           + " new > capacity " + cache.capacity() + "; reset() the cache or make a larger one");
     }
-    Scratch work = SCRATCH.get().acquire();
+    Workspace workspace = Workspace.current();
+    workspace.enter(Activity.FORWARD);
     try {
-      work.ensure(newTokens * queryHeads * headDim, 0);
+      LayerScratch work = workspace.layer(newTokens * queryHeads * headDim, 0);
+      WorkerTeam team = Teams.of(parallelism);
       int kvWidth = kvHeads * headDim;
-      query.apply(x, 0, newTokens, work.q, 0, parallelism);
+      query.apply(x, 0, newTokens, work.queries(), 0, team);
       // Written past the cache's length only: until length grows below, the cache is unchanged.
-      key.apply(x, 0, newTokens, cache.keys(), cached * kvWidth, parallelism);
-      value.apply(x, 0, newTokens, cache.values(), cached * kvWidth, parallelism);
-      kernel.attend(cachedSpec, newTokens, cached + newTokens, work.q, cache.keys(), cache.values(), null,
-          work.heads, parallelism);
-      output.apply(work.heads, 0, newTokens, y, 0, parallelism);
+      key.apply(x, 0, newTokens, cache.keys(), cached * kvWidth, team);
+      value.apply(x, 0, newTokens, cache.values(), cached * kvWidth, team);
+      kernel.attend(cachedSpec, newTokens, cached + newTokens, work.queries(), cache.keys(), cache.values(),
+          null, work.heads(), parallelism);
+      output.apply(work.heads(), 0, newTokens, y, 0, team);
     } finally {
-      work.inUse = false;
+      workspace.leave(Activity.FORWARD);
     }
     cache.append(newTokens);
   }
@@ -251,36 +269,6 @@ public final class MultiHeadAttention {
     return "MultiHeadAttention[modelDim=" + modelDim + ", queryHeads=" + queryHeads + ", kvHeads=" + kvHeads
         + ", headDim=" + headDim + ", causal=" + spec.causal() + ", kernel=" + kernel.name() + ", "
         + parallelism + "]";
-  }
-
-  /** One thread's intermediate results: projected queries, keys and values, and the heads' outputs. */
-  private static final class Scratch {
-    float[] q = new float[0];
-    float[] k = new float[0];
-    float[] v = new float[0];
-    float[] heads = new float[0];
-    boolean inUse;
-
-    Scratch acquire() {
-      // The only user code a forward runs is an executor's execute(), and a forward started from there on
-      // this thread would share these arrays: fail instead (the kernel refuses nested calls the same way).
-      if (inUse) {
-        throw new IllegalStateException("forward called again on this thread while a forward is running");
-      }
-      inUse = true;
-      return this;
-    }
-
-    void ensure(int qSize, int kvSize) {
-      if (q.length < qSize) {
-        q = new float[qSize];
-        heads = new float[qSize];
-      }
-      if (k.length < kvSize) {
-        k = new float[kvSize];
-        v = new float[kvSize];
-      }
-    }
   }
 
   /**
@@ -480,17 +468,14 @@ public final class MultiHeadAttention {
       AttentionSpec.of(queryHeads, kv, dim);
       long qWidth = (long) queryHeads * dim;
       long kvWidth = (long) kv * dim;
-      checkWeight("queryWeights (Wq)", wq, qWidth, "queryHeads·headDim", modelDim, "modelDim");
-      checkWeight("keyWeights (Wk)", wk, kvWidth, "kvHeads·headDim", modelDim, "modelDim");
-      checkWeight("valueWeights (Wv)", wv, kvWidth, "kvHeads·headDim", modelDim, "modelDim");
-      checkWeight("outputWeights (Wo)", wo, modelDim, "modelDim", qWidth, "queryHeads·headDim");
+      checkWeight(WQ, wq, qWidth, "queryHeads·headDim", modelDim, "modelDim");
+      checkWeight(WK, wk, kvWidth, "kvHeads·headDim", modelDim, "modelDim");
+      checkWeight(WV, wv, kvWidth, "kvHeads·headDim", modelDim, "modelDim");
+      checkWeight(WO, wo, modelDim, "modelDim", qWidth, "queryHeads·headDim");
       checkBias("queryBias (bq)", bq, qWidth, "queryHeads·headDim");
       checkBias("keyBias (bk)", bk, kvWidth, "kvHeads·headDim");
       checkBias("valueBias (bv)", bv, kvWidth, "kvHeads·headDim");
       checkBias("outputBias (bo)", bo, modelDim, "modelDim");
-      checkPadded("queryWeights (Wq)", qWidth, modelDim);
-      checkPadded("keyWeights (Wk)", kvWidth, modelDim);
-      checkPadded("outputWeights (Wo)", modelDim, qWidth);
       Builder checked = copy();
       checked.kvHeads = kv;
       checked.headDim = dim;
@@ -525,15 +510,6 @@ public final class MultiHeadAttention {
       if (w.length != expected) {
         throw new IllegalArgumentException(name + " must have shape [" + rowsName + "=" + rows + "]["
             + columnsName + "=" + columns + "], " + expected + " elements; got " + w.length);
-      }
-    }
-
-    /** The vector projections pad output rows to whole panels (at most 64 columns): the copy must fit too. */
-    private static void checkPadded(String name, long out, long in) {
-      long padded = (out + Projection.COLUMN_BLOCK - 1) / Projection.COLUMN_BLOCK * Projection.COLUMN_BLOCK * in;
-      if (padded > Integer.MAX_VALUE - 8) {
-        throw new IllegalArgumentException(name + " of [" + out + "][" + in + "] is too large: padded to "
-            + padded + " elements, more than a Java array can hold");
       }
     }
 

@@ -1,81 +1,43 @@
-package io.github.attention.kernel;
+package io.github.attention.internal.vector;
 
-import java.lang.System.Logger.Level;
+import static io.github.attention.internal.vector.Species.F;
+import static io.github.attention.internal.vector.Species.I;
+import static io.github.attention.internal.vector.Species.L;
+import static io.github.attention.kernel.Blocking.KEY_BLOCK;
+
+import io.github.attention.internal.core.BlockOps;
+import io.github.attention.internal.core.BlockRows;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API backend of {@link TiledAttention}. Only {@link KernelLookup} creates it, after checking
- * that {@code jdk.incubator.vector} is readable: this is the only class that links the Vector API.
+ * The Vector API {@link BlockOps}, on the lanes of {@link Species#F}.
  *
  * <p>Scores use a 4 × 4 register tile (4 rows × 4 vectors of keys, 16 accumulators): per head dimension,
  * 4 broadcasts of query values and 4 loads of transposed keys feed 16 FMAs. The P·V product uses the same
  * tile shape over (rows × vectors of the head dimension), reading the packed value block, or the caller's
- * array when decoding. Decoding-sized tasks score by {@link #dotScores} instead of transposing keys.
+ * array when decoding. Decoding scores by {@link #dotScores} instead of transposing keys. A row's running sum
+ * is kept as L partial sums, one per lane, and added in lane order at the end: {@code reduceLanes(ADD)}
+ * adds in a different order before and after C2 compiles it.
  */
-final class VectorAttention extends TiledAttention {
+final class VectorBlockOps implements BlockOps {
 
-  /** System property forcing a narrower species (128, 256 or 512 bits), so tests can cover each width. */
-  static final String BITS_PROPERTY = "attention.vector.bits";
+  static final VectorBlockOps INSTANCE = new VectorBlockOps();
 
-  /** The species of every Vector API class here (also {@link VectorProjection}). */
-  static final VectorSpecies<Float> F = chooseSpecies();
-  private static final VectorSpecies<Integer> I = F.withLanes(int.class);
-  private static final int L = F.length();
+  /** Keys per register tile of the score product: a key block holds whole strips. */
   private static final int STRIP = 4 * L;
 
-  VectorAttention() {}
-
-  /** @return the width in bits of the species this backend uses */
-  static int vectorBits() {
-    return F.vectorBitSize();
-  }
-
-  private static VectorSpecies<Float> chooseSpecies() {
-    VectorSpecies<Float> preferred = FloatVector.SPECIES_PREFERRED;
-    // A key block must hold whole 4-vector strips: wider species than 512 bits are capped.
-    if (preferred.vectorBitSize() > 512) {
-      preferred = FloatVector.SPECIES_512;
-    }
-    String forced = System.getProperty(BITS_PROPERTY);
-    if (forced == null) {
-      return preferred;
-    }
-    VectorSpecies<Float> species = switch (forced.trim()) {
-      case "128" -> FloatVector.SPECIES_128;
-      case "256" -> FloatVector.SPECIES_256;
-      case "512" -> FloatVector.SPECIES_512;
-      default -> null;
-    };
-    if (species == null || species.vectorBitSize() > preferred.vectorBitSize()) {
-      System.getLogger("io.github.attention.kernel").log(Level.WARNING,
-          "ignoring -D" + BITS_PROPERTY + "=" + forced + ": expected 128, 256 or 512, at most the preferred "
-              + preferred.vectorBitSize() + " bits");
-      return preferred;
-    }
-    return species;
-  }
+  private VectorBlockOps() {}
 
   @Override
-  public String name() {
-    return "vector-" + F.vectorBitSize();
-  }
-
-  @Override
-  Projection projection(float[] weights, float[] bias, int out, int in) {
-    return new VectorProjection(weights, bias, out, in);
-  }
-
-  @Override
-  int sumLanes() {
+  public int sumLanes() {
     return L;
   }
 
   @Override
-  float rowSum(float[] sum, int r) {
+  public float rowSum(float[] sum, int r) {
     float total = 0f;
     for (int i = r * L, end = i + L; i < end; i++) {
       total += sum[i];
@@ -84,13 +46,19 @@ final class VectorAttention extends TiledAttention {
   }
 
   @Override
-  int keyStep() {
+  public int keyStep() {
     return STRIP;
   }
 
   @Override
-  int dimStep() {
+  public int dimStep() {
     return L;
+  }
+
+  /** One L × L tile: the transposition's middle rounds, or the score folding's last rounds. */
+  @Override
+  public int tileFloats() {
+    return L * L;
   }
 
   /**
@@ -103,8 +71,8 @@ final class VectorAttention extends TiledAttention {
    * code, which keeps masks out of this loop.
    */
   @Override
-  void transposeKeys(float[] k, int offset, int kvStride, int n, int headDim, float[] kt, int ktOffset) {
-    float[] tile = tile();
+  public void transposeKeys(float[] k, int offset, int kvStride, int n, int headDim, float[] kt, int ktOffset,
+      float[] tile) {
     for (int j0 = 0; j0 < n; j0 += L) {
       for (int d0 = 0; d0 < headDim; d0 += L) {
         int src = offset + j0 * kvStride + d0;
@@ -162,13 +130,6 @@ final class VectorAttention extends TiledAttention {
    */
   private static final int[] SELECT_LOW = selectIndexes(false);
   private static final int[] SELECT_HIGH = selectIndexes(true);
-  /** A per-thread L × L tile: the transposition's middle rounds, or the score folding's last rounds. */
-  private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[L * L]);
-
-  private static float[] tile() {
-    return TILE.get();
-  }
-
   private static int[] selectIndexes(boolean high) {
     int[] indexes = new int[ROUNDS * L];
     for (int t = 0; t < ROUNDS; t++) {
@@ -191,8 +152,7 @@ final class VectorAttention extends TiledAttention {
    * {@code reduceLanes}. Keys past {@code n} repeat key {@code n-1} (their scores are masked later).
    */
   private static void dotScores(float[] q, int[] qOffset, int rows, int headDim, float[] k, int kOffset,
-      int kvStride, int n, float[] s) {
-    float[] z = tile();
+      int kvStride, int n, float[] s, float[] z) {
     for (int r = 0; r < rows; r += 4) {
       for (int j0 = 0; j0 < n; j0 += L) {
         dotScores4(q, qOffset, r, rows, headDim, k, kOffset, kvStride, j0, n, z, s);
@@ -334,9 +294,9 @@ final class VectorAttention extends TiledAttention {
     }
   }
 
-  /** {@link TiledAttention#pack} with vector moves: rows are short (a head), so a copy call per row costs. */
+  /** With vector moves: rows are short (a head), so a copy call per row costs. */
   @Override
-  void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride, float[] dst,
+  public void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride, float[] dst,
       int dstOffset) {
     int full = headDim & -L;
     VectorMask<Float> tail = F.indexInRange(full, headDim);
@@ -364,7 +324,7 @@ final class VectorAttention extends TiledAttention {
   private static float prefetched;
 
   @Override
-  void prefetch(float[] a, int from, int length) {
+  public void prefetch(float[] a, int from, int length) {
     FloatVector sum = FloatVector.zero(F);
     for (int i = from, last = from + length - L; i <= last; i += PREFETCH_STEP) {
       sum = sum.add(FloatVector.fromArray(F, a, i));
@@ -372,26 +332,23 @@ final class VectorAttention extends TiledAttention {
     prefetched = sum.lane(0);
   }
 
-  /** Rows below this take {@link #dotScores}; from it on, transposing the keys pays for itself. */
-  static final int FEW_ROWS = 16;
-
   /**
-   * Few rows with a head size of whole vectors (decoding) read K and V where they are: the data is used only
-   * a few times, so a packing copy would cost as much as the work (it would be a second pass over memory).
+   * A head size of whole vectors: {@link #dotScores} and {@link #accumulate} read whole vectors of a key or
+   * value row. Not below 256 bits, where the folding network has too few rounds to pay off.
    */
   @Override
-  boolean readsInPlace(int rows, int headDim) {
-    return rows < FEW_ROWS && L >= 8 && headDim % L == 0;
+  public boolean readsInPlace(int headDim) {
+    return L >= 8 && headDim % L == 0;
   }
 
   @Override
-  void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset, int stride,
-      int n, float[] s) {
-    dotScores(q, qOffset, rows, headDim, k, offset, stride, n, s);
+  public void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset, int stride,
+      int n, float[] s, float[] tile) {
+    dotScores(q, qOffset, rows, headDim, k, offset, stride, n, s, tile);
   }
 
   @Override
-  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
+  public void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
       float[] s) {
     int r = 0;
     for (; r < (rows & -4); r += 4) {
@@ -478,19 +435,17 @@ final class VectorAttention extends TiledAttention {
   }
 
   /**
-   * Two passes over the rows, each free of dependencies between rows so that the out-of-order core overlaps
-   * one row's horizontal reduction with the next row's loads: first scale, mask and take the maximum, then
-   * exponentiate and sum. {@code exp(oldMax - newMax)} is only computed when the maximum grew. A block with
-   * no mask and every key visible to every row (all but the causal diagonal) keeps its raw scores: the
-   * maximum of {@code s·scale} is {@code scale·max(s)} (scale is positive), and the second pass applies the
-   * scale inside one fused multiply-add, which saves a store and a multiply per score.
+   * The first pass of the block's softmax step, free of dependencies between rows so that the out-of-order
+   * core overlaps one row's horizontal maximum with the next row's loads. Raw blocks are only read.
    */
   @Override
-  void softmax(float[] s, int rows, int width, int[] limit, float scale, float[] mask, int[] maskOffset,
-      float[] max, float[] sum, float[] alpha) {
-    boolean raw = mask == null && allSee(limit, rows, width);
+  public void rowMaxima(float[] s, int width, BlockRows rows, float[] blockMax) {
+    int count = rows.count();
+    boolean raw = rows.raw();
+    float scale = rows.scale();
+    float[] mask = rows.mask();
     FloatVector minusInf = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-    for (int r = 0; r < rows; r++) {
+    for (int r = 0; r < count; r++) {
       int sr = r * KEY_BLOCK;
       FloatVector vmax = minusInf;
       if (raw) {
@@ -499,17 +454,17 @@ final class VectorAttention extends TiledAttention {
           vmax = vmax.blend(x, x.compare(VectorOperators.GT, vmax));
         }
       } else {
-        int visible = limit[r];
-        int mr = maskOffset[r];
+        int visible = rows.visible(r);
+        int mr = rows.maskOffset(r);
         for (int c = 0; c < width; c += L) {
           FloatVector x = FloatVector.fromArray(F, s, sr + c).mul(scale);
           if (c + L <= visible) {
-            if (mr >= 0) {
+            if (mask != null) {
               x = x.add(FloatVector.fromArray(F, mask, mr + c));
             }
           } else {
             VectorMask<Float> seen = F.indexInRange(c, visible);
-            if (mr >= 0) {
+            if (mask != null) {
               x = x.add(FloatVector.fromArray(F, mask, mr + c, seen));
             }
             x = minusInf.blend(x, seen);
@@ -518,84 +473,34 @@ final class VectorAttention extends TiledAttention {
           vmax = vmax.blend(x, x.compare(VectorOperators.GT, vmax));
         }
       }
-      float oldMax = max[r];
-      float blockMax = vmax.reduceLanes(VectorOperators.MAX);
-      if (raw) {
-        blockMax *= scale;
-      }
-      if (blockMax > oldMax) {
-        // exp(-inf) = 0: a row's first visible block rescales its (zero) accumulator by 0.
-        alpha[r] = (float) Math.exp(oldMax - blockMax);
-        max[r] = blockMax;
-      } else {
-        alpha[r] = 1f;
-      }
+      // MAX is exact whatever the order of its comparisons, unlike ADD.
+      blockMax[r] = vmax.reduceLanes(VectorOperators.MAX);
     }
-    FloatVector factor = FloatVector.broadcast(F, raw ? scale : 1f);
+  }
+
+  /**
+   * The second pass: one fused multiply-add and one {@link VectorExp#exp} per vector of scores; the row's
+   * sum stays in lanes, so a block costs no horizontal reduction.
+   */
+  @Override
+  public void exponentiate(float[] s, int rows, int width, float factor, float[] shift, float[] alpha,
+      float[] sum) {
+    FloatVector times = FloatVector.broadcast(F, factor);
     for (int r = 0; r < rows; r++) {
       int sr = r * KEY_BLOCK;
-      float m = max[r];
-      // While nothing is visible the maximum is -inf; shifting by 0 then gives exp(-inf) = 0 weights.
-      FloatVector shift = FloatVector.broadcast(F, m == Float.NEGATIVE_INFINITY ? 0f : -m);
+      FloatVector add = FloatVector.broadcast(F, shift[r]);
       FloatVector vsum = FloatVector.zero(F);
       for (int c = 0; c < width; c += L) {
-        FloatVector p = exp(FloatVector.fromArray(F, s, sr + c).fma(factor, shift));
+        FloatVector p = VectorExp.exp(FloatVector.fromArray(F, s, sr + c).fma(times, add));
         p.intoArray(s, sr + c);
         vsum = vsum.add(p);
       }
-      // Kept per lane until rowSum: no horizontal reduction per block, and no reduceLanes(ADD), whose order
-      // of additions may differ before and after the JIT compiles it.
       FloatVector.fromArray(F, sum, r * L).mul(alpha[r]).add(vsum).intoArray(sum, r * L);
     }
   }
 
-  private static boolean allSee(int[] limit, int rows, int width) {
-    for (int r = 0; r < rows; r++) {
-      if (limit[r] != width) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static final float LOG2_E = 1.44269504088896341f;
-  /** 1.5·2^23: adding it rounds to an integer, which then sits in the low mantissa bits. */
-  private static final float ROUNDER = 12582912f;
-  /** ln 2 split so that {@code n·LN2_HIGH} is exact for |n| < 2^12 (Cody and Waite). */
-  private static final float LN2_HIGH = 0.693145751953125f;
-  private static final float LN2_LOW = 1.428606765330187045e-06f;
-  /** Below this, e^x is flushed to 0 (e^-86 ≈ 4.5e-38): 2^n then stays a normal number. */
-  private static final float EXP_FLOOR = -86f;
-
-  /**
-   * e^x for x ≤ 0, as softmax needs it: {@code -∞} and everything below {@link #EXP_FLOOR} give 0, NaN stays
-   * NaN. x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite), e^r by its Taylor polynomial of degree 7 (truncation
-   * below 6e-9 relative), scaled by 2^n through the exponent bits. Checked on every float in [-86, 0]:
-   * at most 0.94 ulp from the correctly rounded value (VectorExpTest checks every 16th). About 10% more
-   * attention throughput here than {@code lanewise(EXP)}, and the same bits before and after the JIT.
-   */
-  static FloatVector exp(FloatVector x) {
-    FloatVector rounded = x.fma(FloatVector.broadcast(F, LOG2_E), FloatVector.broadcast(F, ROUNDER));
-    FloatVector n = rounded.sub(ROUNDER);
-    FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HIGH), x);
-    r = n.fma(FloatVector.broadcast(F, -LN2_LOW), r);
-    FloatVector p = r.fma(FloatVector.broadcast(F, 1f / 5040), FloatVector.broadcast(F, 1f / 720));
-    p = p.fma(r, FloatVector.broadcast(F, 1f / 120));
-    p = p.fma(r, FloatVector.broadcast(F, 1f / 24));
-    p = p.fma(r, FloatVector.broadcast(F, 1f / 6));
-    p = p.fma(r, FloatVector.broadcast(F, 0.5f));
-    p = p.fma(r, FloatVector.broadcast(F, 1f));
-    p = p.fma(r, FloatVector.broadcast(F, 1f));
-    // rounded's bits are 0x4B400000 + n; shifted left by 23 that leaves n in the exponent field.
-    FloatVector e = p.reinterpretAsInts()
-        .add(rounded.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23))
-        .reinterpretAsFloats();
-    // NaN must stay NaN: the exponent arithmetic above can turn some NaN payloads into numbers.
-    return e.blend(0f, x.compare(VectorOperators.LT, EXP_FLOOR)).blend(x, x.test(VectorOperators.IS_NAN));
-  }
-
   @Override
-  void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
+  public void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
       float[] alpha, float[] o, int stride) {
     for (int r = 0; r < rows; r++) {
       float a = alpha[r];
@@ -726,15 +631,15 @@ final class VectorAttention extends TiledAttention {
   }
 
   @Override
-  void addScaled(float[] src, int from, float weight, int paddedDim, float[] acc) {
+  public void addScaled(float[] src, int from, float weight, int length, float[] acc) {
     FloatVector w = FloatVector.broadcast(F, weight);
-    for (int d = 0; d < paddedDim; d += L) {
+    for (int d = 0; d < length; d += L) {
       FloatVector.fromArray(F, src, from + d).fma(w, FloatVector.fromArray(F, acc, d)).intoArray(acc, d);
     }
   }
 
   @Override
-  void divide(float[] src, int from, float divisor, int headDim, float[] out, int dst) {
+  public void divide(float[] src, int from, float divisor, int headDim, float[] out, int dst) {
     int d = 0;
     for (; d + L <= headDim; d += L) {
       FloatVector.fromArray(F, src, from + d).div(divisor).intoArray(out, dst + d);

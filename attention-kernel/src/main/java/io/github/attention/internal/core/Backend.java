@@ -1,0 +1,28 @@
+package io.github.attention.internal.core;
+
+/**
+ * One backend: the block operations {@link BlockedAttention} runs on, and the matrix products of the layer's
+ * projections. Each backend is one package (scalar, vector); {@code BackendLookup} chooses among them.
+ */
+public interface Backend {
+
+  /** @return the backend's name, e.g. {@code "scalar"} or {@code "vector-512"} */
+  String name();
+
+  /** @return the backend's attention block operations */
+  BlockOps blockOps();
+
+  /**
+   * A matrix product {@code x·Wᵀ + b} on this backend, with its own copy of the weights.
+   *
+   * @param name the weight's name, for messages
+   * @param weights {@code W}, {@code [out][in]}, at least {@code out·in} long (checked by the caller)
+   * @param bias {@code b}, {@code [out]}, or null for none
+   * @param out output columns
+   * @param in input columns
+   * @return the product
+   * @throws IllegalArgumentException if the backend's copy of the weights would not fit in a Java array
+   *     (the message names the weight)
+   */
+  LinearMap linearMap(String name, float[] weights, float[] bias, int out, int in);
+}

@@ -1,0 +1,116 @@
+package io.github.attention.internal.core;
+
+/**
+ * The leaf operations of {@link BlockedAttention}, one backend's arithmetic on one block of keys: a flat
+ * interface of complete operations (as Lucene's {@code VectorUtilSupport}), with no algorithm in it. The
+ * algorithm, written once in {@link BlockedAttention} and {@link OnlineSoftmax}, decides what each block
+ * needs and in which order; implementations only compute.
+ *
+ * <h2>Layouts</h2>
+ * Scores {@code s} are {@code [rows][Blocking.KEY_BLOCK]} floats, row {@code r} at {@code r·KEY_BLOCK}, of
+ * which the first {@code width} columns are used ({@code width} is the block's key count rounded up to
+ * {@link #keyStep()}). Transposed keys {@code kt} are {@code [headDim][KEY_BLOCK]}: lanes run across keys.
+ * Packed keys and values, and output accumulators, have rows of {@code stride} floats, the head width
+ * rounded up to {@link #dimStep()} and zero-padded. A row's running sum is kept as {@link #sumLanes()}
+ * partial sums, {@code sum[r·sumLanes() ..]}.
+ *
+ * <h2>Determinism</h2>
+ * Every operation must give the same bits whichever thread runs it and however far the JIT has compiled it:
+ * no {@code reduceLanes(ADD)} (its order of additions changes when C2 compiles it), no reliance on
+ * intrinsics that differ between the interpreter and compiled code.
+ */
+public interface BlockOps {
+
+  /** @return the granularity of a block's width: blocks are padded with zero keys to a multiple of it */
+  int keyStep();
+
+  /** @return the granularity of an accumulator row: the head width is rounded up to a multiple of it */
+  int dimStep();
+
+  /** @return how many partial sums a row's running sum is kept as (see {@link #rowSum}) */
+  int sumLanes();
+
+  /** @return floats of scratch the operations taking a {@code tile} need */
+  int tileFloats();
+
+  /**
+   * Whether keys and values of this head width can be read where they are, a token stride apart, by
+   * {@link #scoresInPlace} and {@link #accumulate} (the decoding path: no packing copy).
+   *
+   * @param headDim the head width
+   * @return true if the in-place operations support it
+   */
+  boolean readsInPlace(int headDim);
+
+  /**
+   * Copies tokens {@code j < n} of {@code heads} consecutive heads, token {@code j} head {@code h} at
+   * {@code src[offset + j·kvStride + h·headDim ..]}, to {@code dst[dstOffset + (h·KEY_BLOCK + j)·stride ..]},
+   * zero-padded from {@code headDim} to {@code stride}. Reading token by token walks {@code src} in address
+   * order, which the hardware prefetcher follows.
+   */
+  void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride, float[] dst,
+      int dstOffset);
+
+  /**
+   * Transposes keys {@code j < n}, {@code keys[offset + j·stride + d]}, into
+   * {@code kt[ktOffset + d·KEY_BLOCK + j]}.
+   */
+  void transposeKeys(float[] keys, int offset, int stride, int n, int headDim, float[] kt, int ktOffset,
+      float[] tile);
+
+  /**
+   * Raw scores {@code s[r·KEY_BLOCK + j] = Σ_d q[qOffset[r] + d] · kt[ktOffset + d·KEY_BLOCK + j]}, for
+   * {@code r < rows} and {@code j < width}, from transposed keys.
+   */
+  void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
+      float[] s);
+
+  /**
+   * Raw scores as {@link #scores}, from keys read where they are, {@code k[offset + j·stride + d]}, for
+   * {@code j < n}; columns from {@code n} to the next multiple of {@link #keyStep()} may receive anything.
+   * Only called when {@link #readsInPlace} holds.
+   */
+  void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset, int stride, int n,
+      float[] s, float[] tile);
+
+  /**
+   * The first half of the block's softmax step. With {@code rows.raw()}, {@code blockMax[r]} is the largest
+   * raw score {@code s[r][j]}, {@code j < width}, and the scores are left as they are. Otherwise each score
+   * becomes its logit {@code x = s·scale + mask}, or {@code -∞} from column {@code rows.visible(r)} on, stored
+   * in place, and {@code blockMax[r]} is the largest logit. NaN scores never become the maximum; all
+   * {@code -∞} give {@code -∞}.
+   */
+  void rowMaxima(float[] s, int width, BlockRows rows, float[] blockMax);
+
+  /**
+   * The second half: for every row, {@code p_j = e^(s_j·factor + shift[r])} replaces {@code s_j} for
+   * {@code j < width}, and the running sum becomes {@code sum_r·alpha[r] + Σ_j p_j}, kept per lane.
+   */
+  void exponentiate(float[] s, int rows, int width, float factor, float[] shift, float[] alpha, float[] sum);
+
+  /**
+   * {@code o[r][d] = o[r][d]·alpha[r] + Σ_{j<n} p[r·KEY_BLOCK + j] · values[valueOffset + j·valueStride + d]}
+   * for {@code d < stride}, rows of {@code o} {@code stride} apart. Values are a packed block, or the
+   * caller's array when read in place (then the head width is {@code stride}).
+   */
+  void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride, float[] alpha,
+      float[] o, int stride);
+
+  /**
+   * The lane-sum rule: row {@code r}'s running sum from its {@link #sumLanes()} partial sums, added in a
+   * fixed order.
+   */
+  float rowSum(float[] sum, int r);
+
+  /** {@code acc[d] += src[from + d] · weight} for {@code d < length}. */
+  void addScaled(float[] src, int from, float weight, int length, float[] acc);
+
+  /** {@code out[dst + d] = src[from + d] / divisor} for {@code d < headDim}. */
+  void divide(float[] src, int from, float divisor, int headDim, float[] out, int dst);
+
+  /**
+   * Brings {@code a[from .. from+length)} into cache before a block is read in place, by reading it in
+   * address order; may do nothing. (Java has no prefetch instruction; see {@link BlockedAttention}.)
+   */
+  void prefetch(float[] a, int from, int length);
+}

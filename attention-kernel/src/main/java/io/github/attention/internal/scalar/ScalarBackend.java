@@ -1,0 +1,30 @@
+package io.github.attention.internal.scalar;
+
+import io.github.attention.internal.core.Backend;
+import io.github.attention.internal.core.BlockOps;
+import io.github.attention.internal.core.LinearMap;
+
+/** The plain-Java backend: works on every JVM, and is the baseline that measures what SIMD brings. */
+public final class ScalarBackend implements Backend {
+
+  /** The one instance. */
+  public static final ScalarBackend INSTANCE = new ScalarBackend();
+
+  private ScalarBackend() {}
+
+  @Override
+  public String name() {
+    return "scalar";
+  }
+
+  @Override
+  public BlockOps blockOps() {
+    return ScalarBlockOps.INSTANCE;
+  }
+
+  /** Keeps the weights as given: the copy is no larger than the caller's arrays. */
+  @Override
+  public LinearMap linearMap(String name, float[] weights, float[] bias, int out, int in) {
+    return new ScalarLinearMap(weights, bias, out, in);
+  }
+}
