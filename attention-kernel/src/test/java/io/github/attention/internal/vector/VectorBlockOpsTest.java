@@ -1,0 +1,105 @@
+package io.github.attention.internal.vector;
+
+import static io.github.attention.kernel.Blocking.KEY_BLOCK;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.attention.internal.core.BlockOps;
+import io.github.attention.internal.core.LinearMap;
+import io.github.attention.internal.scalar.ScalarBackend;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The vector backend's shapes, its lane-sum rule, and its projection against the scalar dot products
+ * (within {@code 2·γ_m·Σ|terms|} for two evaluations of m roundings each, {@code γ_m = m·u/(1 − m·u)}).
+ * The block operations are compared with the scalar ones in {@code BackendAgreementTest}.
+ */
+class VectorBlockOpsTest {
+
+  private static final BlockOps VECTOR = VectorBlockOps.INSTANCE;
+  private static final BlockOps SCALAR = ScalarBackend.INSTANCE.blockOps();
+  private static final int L = Species.L;
+  private static final double U = 0x1p-24;
+  private final SplittableRandom random = new SplittableRandom(11);
+
+  private static double gamma(int m) {
+    return m * U / (1 - m * U);
+  }
+
+  private float[] fill(int n) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) (random.nextDouble() * 4 - 2);
+    }
+    return a;
+  }
+
+  @Test
+  void shapes() {
+    assertEquals(L, VECTOR.sumLanes());
+    assertEquals(L, VECTOR.dimStep());
+    assertEquals(4 * L, VECTOR.keyStep());
+    assertEquals(0, KEY_BLOCK % VECTOR.keyStep(), "a key block holds whole strips");
+    assertEquals(L * L, VECTOR.tileFloats());
+    assertEquals(L >= 8, VECTOR.readsInPlace(4 * L));
+    assertFalse(VECTOR.readsInPlace(L + 1));
+    assertEquals(1, SCALAR.sumLanes());
+    assertTrue(SCALAR.readsInPlace(7));
+  }
+
+  /** Lanes are added in lane order, from lane 0: floats near 2^25 are 4 apart, so the order shows. */
+  @Test
+  void theRowSumAddsLanesInOrder() {
+    float[] sum = new float[3 * L];
+    Arrays.fill(sum, 2 * L, 3 * L, 1f);
+    // Row 2 = [2^25, 1, 1, ...]: 2^25 + 1 rounds back to 2^25 at every step (ones first would add up).
+    sum[2 * L] = 0x1p25f;
+    assertEquals(0x1p25f, VECTOR.rowSum(sum, 2));
+    // Row 2 = [1, ..., 1, 2^25]: the L - 1 ones add up exactly first, then one rounding.
+    sum[2 * L] = 1f;
+    sum[3 * L - 1] = 0x1p25f;
+    assertEquals((float) (0x1p25 + (L - 1)), VECTOR.rowSum(sum, 2));
+  }
+
+  /** The vector projection's panels and 6-row tiles against the scalar dot products. */
+  @Test
+  void projectionsAgree() {
+    int[][] shapes = {{1, 1, 1}, {7, 5, 3}, {13, 70, 33}, {6, 64, 128}, {100, 130, 17}};
+    for (int[] shape : shapes) {
+      int rows = shape[0];
+      int out = shape[1];
+      int in = shape[2];
+      float[] w = fill(out * in);
+      float[] b = fill(out);
+      float[] x = fill(rows * in + 5);
+      LinearMap vector = VectorBackend.INSTANCE.linearMap("W", w, b, out, in);
+      LinearMap scalar = ScalarBackend.INSTANCE.linearMap("W", w, b, out, in);
+      float[] vy = new float[rows * out + 2];
+      float[] sy = new float[rows * out + 2];
+      Arrays.fill(vy, 5f);
+      Arrays.fill(sy, 5f);
+      float[] tile = new float[vector.tileFloats()];
+      // Two column blocks where there are enough columns, to cover a block that starts mid-matrix.
+      int split = Math.min(out, 64);
+      vector.block(x, 5, 0, rows, 0, split, vy, 2, tile);
+      vector.block(x, 5, 0, rows, split, out, vy, 2, tile);
+      scalar.block(x, 5, 0, rows, 0, out, sy, 2, null);
+      assertEquals(5f, vy[0]);
+      assertEquals(5f, vy[1]);
+      for (int r = 0; r < rows; r++) {
+        for (int o = 0; o < out; o++) {
+          double magnitude = Math.abs(b[o]);
+          for (int i = 0; i < in; i++) {
+            magnitude += Math.abs((double) x[5 + r * in + i] * w[o * in + i]);
+          }
+          int at = 2 + r * out + o;
+          assertEquals(sy[at], vy[at], 2 * gamma(in + 1) * magnitude, "shape " + Arrays.toString(shape));
+        }
+      }
+    }
+  }
+}
