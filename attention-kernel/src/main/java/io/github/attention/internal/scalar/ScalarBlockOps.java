@@ -67,38 +67,85 @@ final class ScalarBlockOps implements BlockOps {
     }
   }
 
+  /**
+   * Four keys at a time, each summed over d from 0 in its own register (the order of {@link #scoresInPlace},
+   * so the two paths give the same bits). Written so that the JIT does not auto-vectorize it: a vectorized
+   * loop of one key block's 64 floats ran at a speed that depended on where the heap happened to put the
+   * scores array (a misaligned store stream cost up to 20% here), and this backend must be a steady
+   * baseline.
+   */
   @Override
   public void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
       float[] s) {
+    int quads = width & -4;
     for (int r = 0; r < rows; r++) {
       int qr = qOffset[r];
       int sr = r * KEY_BLOCK;
-      for (int j = 0; j < width; j++) {
-        s[sr + j] = 0f;
-      }
-      for (int d = 0; d < headDim; d++) {
-        float qd = q[qr + d];
-        int kd = ktOffset + d * KEY_BLOCK;
-        for (int j = 0; j < width; j++) {
-          s[sr + j] += qd * kt[kd + j];
+      int j = 0;
+      for (; j < quads; j += 4) {
+        float s0 = 0f;
+        float s1 = 0f;
+        float s2 = 0f;
+        float s3 = 0f;
+        for (int d = 0, kd = ktOffset + j; d < headDim; d++, kd += KEY_BLOCK) {
+          float qd = q[qr + d];
+          s0 += qd * kt[kd];
+          s1 += qd * kt[kd + 1];
+          s2 += qd * kt[kd + 2];
+          s3 += qd * kt[kd + 3];
         }
+        s[sr + j] = s0;
+        s[sr + j + 1] = s1;
+        s[sr + j + 2] = s2;
+        s[sr + j + 3] = s3;
+      }
+      for (; j < width; j++) {
+        float dot = 0f;
+        for (int d = 0, kd = ktOffset + j; d < headDim; d++, kd += KEY_BLOCK) {
+          dot += q[qr + d] * kt[kd];
+        }
+        s[sr + j] = dot;
       }
     }
   }
 
-  /** The same sums as {@link #scores}, in the same order (over d, from 0), one key at a time. */
+  /** The same sums as {@link #scores}, in the same order (over d, from 0), four keys at a time. */
   @Override
   public void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset,
       int stride, int n, float[] s, float[] tile) {
+    int quads = n & -4;
     for (int r = 0; r < rows; r++) {
       int qr = qOffset[r];
-      for (int j = 0; j < n; j++) {
+      int sr = r * KEY_BLOCK;
+      int j = 0;
+      for (; j < quads; j += 4) {
+        int k0 = offset + j * stride;
+        int k1 = k0 + stride;
+        int k2 = k1 + stride;
+        int k3 = k2 + stride;
+        float s0 = 0f;
+        float s1 = 0f;
+        float s2 = 0f;
+        float s3 = 0f;
+        for (int d = 0; d < headDim; d++) {
+          float qd = q[qr + d];
+          s0 += qd * k[k0 + d];
+          s1 += qd * k[k1 + d];
+          s2 += qd * k[k2 + d];
+          s3 += qd * k[k3 + d];
+        }
+        s[sr + j] = s0;
+        s[sr + j + 1] = s1;
+        s[sr + j + 2] = s2;
+        s[sr + j + 3] = s3;
+      }
+      for (; j < n; j++) {
         int kj = offset + j * stride;
         float dot = 0f;
         for (int d = 0; d < headDim; d++) {
           dot += q[qr + d] * k[kj + d];
         }
-        s[r * KEY_BLOCK + j] = dot;
+        s[sr + j] = dot;
       }
     }
   }
@@ -152,22 +199,42 @@ final class ScalarBlockOps implements BlockOps {
     }
   }
 
+  /**
+   * Four output columns at a time, each rescaled and then summed over the keys in order in its own register
+   * (not auto-vectorized, for the reason given at {@link #scores}).
+   */
   @Override
   public void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
       float[] alpha, float[] o, int stride) {
+    int quads = stride & -4;
     for (int r = 0; r < rows; r++) {
       int or = r * stride;
-      float a = alpha[r];
-      for (int d = 0; d < stride; d++) {
-        o[or + d] *= a;
-      }
       int pr = r * KEY_BLOCK;
-      for (int j = 0; j < n; j++) {
-        float w = p[pr + j];
-        int vj = valueOffset + j * valueStride;
-        for (int d = 0; d < stride; d++) {
-          o[or + d] += w * values[vj + d];
+      float a = alpha[r];
+      int d = 0;
+      for (; d < quads; d += 4) {
+        float o0 = o[or + d] * a;
+        float o1 = o[or + d + 1] * a;
+        float o2 = o[or + d + 2] * a;
+        float o3 = o[or + d + 3] * a;
+        for (int j = 0, vj = valueOffset + d; j < n; j++, vj += valueStride) {
+          float w = p[pr + j];
+          o0 += w * values[vj];
+          o1 += w * values[vj + 1];
+          o2 += w * values[vj + 2];
+          o3 += w * values[vj + 3];
         }
+        o[or + d] = o0;
+        o[or + d + 1] = o1;
+        o[or + d + 2] = o2;
+        o[or + d + 3] = o3;
+      }
+      for (; d < stride; d++) {
+        float x = o[or + d] * a;
+        for (int j = 0, vj = valueOffset + d; j < n; j++, vj += valueStride) {
+          x += p[pr + j] * values[vj];
+        }
+        o[or + d] = x;
       }
     }
   }
