@@ -113,6 +113,25 @@ class SplitMergeTest {
     assertArrayEquals(new float[] {0f, 0f}, merge(ops, alone, 1));
   }
 
+  /** Row 1 of a state with two rows, where only chunk 1 took part: its own sum and output row. */
+  @ParameterizedTest
+  @MethodSource("backends")
+  void aLaterRowWithOneChunkReadsItsOwnSum(BlockOps ops) {
+    Partials p = new Partials();
+    p.ensure(2, 2, PADDED);
+    p.max[0] = Float.NEGATIVE_INFINITY;
+    p.max[1] = Float.NEGATIVE_INFINITY;
+    p.max[2] = 7f;
+    p.max[3] = 3f;
+    p.sum[2] = 5f;
+    p.sum[3] = 2f;
+    p.out[1][PADDED] = 6f;
+    p.out[1][PADDED + 1] = -1f;
+    float[] out = new float[2];
+    SplitMerge.mergeRow(ops, p, 1, 0, 1, 2, 2, out, 0);
+    assertArrayEquals(new float[] {3f, -0.5f}, out);
+  }
+
   /** Rows and heads are interleaved: block first + c·stride, row r of each block. */
   @ParameterizedTest
   @MethodSource("backends")

@@ -61,6 +61,15 @@ class WorkspaceTest {
     float[] queries = w.layer(100, 40).queries();
     assertTrue(queries.length >= 100 && w.layer(100, 40).values().length >= 40);
     assertSame(queries, w.layer(50, 0).queries(), "a smaller call reuses the arrays");
+    // A call of exactly the size of the last growth reuses them too.
+    int size = queries.length + 7;
+    int kvSize = w.layer(0, 0).keys().length + 5;
+    float[] grown = w.layer(size, kvSize).queries();
+    float[] keys = w.layer(size, kvSize).keys();
+    assertSame(grown, w.layer(size, kvSize).queries());
+    assertSame(keys, w.layer(size, kvSize).keys());
+    assertSame(w.layer(size, kvSize).values(), w.layer(size, kvSize).values());
+    assertSame(w.layer(size, kvSize).heads(), w.layer(size, kvSize).heads());
   }
 
   @Test

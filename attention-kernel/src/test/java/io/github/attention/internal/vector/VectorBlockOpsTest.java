@@ -4,6 +4,8 @@ import static io.github.attention.kernel.Blocking.KEY_BLOCK;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attention.internal.core.BlockOps;
@@ -51,6 +53,33 @@ class VectorBlockOpsTest {
     assertTrue(SCALAR.readsInPlace(7));
   }
 
+  @Test
+  void theBackendHandsOutItsOwnOperations() {
+    assertSame(VectorBlockOps.INSTANCE, VectorBackend.INSTANCE.blockOps());
+    assertEquals("vector-" + L * 32, VectorBackend.INSTANCE.name());
+    assertEquals(L * 32, VectorBackend.bits());
+  }
+
+  /** Panels of 4 vectors of output columns: {@code out} rounded up to a whole panel, times {@code in}. */
+  @Test
+  void panelsPadTheOutputColumnsToWholePanels() {
+    int nr = 4 * L;
+    assertEquals(nr * 3L, VectorLinearMap.panelFloats(1, 3));
+    assertEquals(nr * 3L, VectorLinearMap.panelFloats(nr, 3));
+    assertEquals(2L * nr * 3, VectorLinearMap.panelFloats(nr + 1, 3));
+    assertEquals(7L * nr * 1_000_000, VectorLinearMap.panelFloats(7L * nr - 5, 1_000_000));
+  }
+
+  /** Weights whose padded copy would not fit in an array are refused, naming them, before any copy. */
+  @Test
+  void weightsTooLargeOncePaddedAreRefused() {
+    int out = Integer.MAX_VALUE - 20;
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> VectorBackend.INSTANCE.linearMap("queryWeights (Wq)", new float[1], null, out, 1));
+    assertEquals("queryWeights (Wq) of [" + out + "][1] is too large: padded to " + (Integer.MAX_VALUE + 1L)
+        + " elements, more than a Java array can hold", e.getMessage());
+  }
+
   /** Lanes are added in lane order, from lane 0: floats near 2^25 are 4 apart, so the order shows. */
   @Test
   void theRowSumAddsLanesInOrder() {
@@ -78,6 +107,10 @@ class VectorBlockOpsTest {
       float[] x = fill(rows * in + 5);
       LinearMap vector = VectorBackend.INSTANCE.linearMap("W", w, b, out, in);
       LinearMap scalar = ScalarBackend.INSTANCE.linearMap("W", w, b, out, in);
+      assertEquals(out, vector.out());
+      assertEquals(in, vector.in());
+      assertEquals(out, scalar.out());
+      assertEquals(in, scalar.in());
       float[] vy = new float[rows * out + 2];
       float[] sy = new float[rows * out + 2];
       Arrays.fill(vy, 5f);

@@ -1,0 +1,161 @@
+package io.github.attention.internal.parallel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.attention.kernel.Parallelism;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Test;
+
+/** The thread runtime on its own: failures, interrupts, closing. */
+class WorkerTeamTest {
+
+  /** Runs items until every thread of the team has taken one (or a few seconds have passed). */
+  private static Set<Thread> threadsOf(WorkerTeam team) {
+    Set<Thread> seen = ConcurrentHashMap.newKeySet();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (seen.size() < team.threads() && System.nanoTime() < deadline) {
+      team.run(item -> {
+        seen.add(Thread.currentThread());
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+      }, 8);
+    }
+    assertEquals(team.threads(), seen.size(), "every thread took part");
+    return seen;
+  }
+
+  @Test
+  void closingStopsTheOwnedWorkers() throws InterruptedException {
+    WorkerTeam team = new WorkerTeam(3, null);
+    Set<Thread> threads = threadsOf(team);
+    threads.remove(Thread.currentThread());
+    team.close();
+    for (Thread worker : threads) {
+      worker.join(TimeUnit.SECONDS.toMillis(10));
+      assertFalse(worker.isAlive(), worker.getName() + " still runs after close()");
+    }
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> team.run(item -> {}, 2));
+    assertEquals("this Parallelism is closed", e.getMessage());
+  }
+
+  @Test
+  void aFailureOnAHelperIsRethrownToTheCaller() {
+    WorkerTeam team = new WorkerTeam(2, null);
+    try {
+      Thread caller = Thread.currentThread();
+      IllegalArgumentException failure = new IllegalArgumentException("helper");
+      // Until a helper has taken an item: then that item fails, on the helper.
+      IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class, () -> {
+        for (int attempt = 0; attempt < 1000; attempt++) {
+          team.run(item -> {
+            if (Thread.currentThread() != caller) {
+              throw failure;
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+          }, 4);
+        }
+      });
+      assertSame(failure, thrown);
+    } finally {
+      team.close();
+    }
+  }
+
+  @Test
+  void aFailureOnTheCallerIsRethrownAndStopsTheHandingOut() {
+    WorkerTeam team = new WorkerTeam(2, null);
+    try {
+      AtomicInteger ran = new AtomicInteger();
+      CountDownLatch helperAtWork = new CountDownLatch(1);
+      Thread caller = Thread.currentThread();
+      Error failure = new AssertionError("caller");
+      Error thrown = assertThrows(AssertionError.class, () -> team.run(item -> {
+        ran.incrementAndGet();
+        if (Thread.currentThread() == caller) {
+          // Fail only once the helper is at work, so that there is a handing out to stop.
+          try {
+            helperAtWork.await(5, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          throw failure;
+        }
+        helperAtWork.countDown();
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+      }, 2000));
+      assertSame(failure, thrown);
+      // The caller's one item, the helper's item in progress, and at most one it had already claimed.
+      assertTrue(ran.get() <= 3, ran.get() + " items ran after the failure");
+      // The team is still usable.
+      AtomicInteger again = new AtomicInteger();
+      team.run(item -> again.incrementAndGet(), 50);
+      assertEquals(50, again.get());
+    } finally {
+      team.close();
+    }
+  }
+
+  /** The caller waits (spins, then parks) for a slow helper; an interrupt it had must survive the wait. */
+  @Test
+  void aCallerThatWaitsForHelpersKeepsItsInterruptStatus() {
+    WorkerTeam team = new WorkerTeam(2, null);
+    try {
+      threadsOf(team);
+      Thread caller = Thread.currentThread();
+      AtomicInteger helped = new AtomicInteger();
+      for (int attempt = 0; attempt < 20 && helped.get() == 0; attempt++) {
+        caller.interrupt();
+        team.run(item -> {
+          if (Thread.currentThread() != caller) {
+            helped.incrementAndGet();
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+          } else {
+            // Busy for a moment, without clearing the interrupt (as a sleep would).
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
+            while (System.nanoTime() < until) {
+              Thread.onSpinWait();
+            }
+          }
+        }, 2);
+        assertTrue(Thread.interrupted(), "the interrupt status was lost");
+      }
+      assertTrue(helped.get() > 0, "a helper took an item");
+    } finally {
+      Thread.interrupted();
+      team.close();
+    }
+  }
+
+  @Test
+  void aCallOfOneItemRunsOnTheCaller() {
+    WorkerTeam team = new WorkerTeam(4, null);
+    try {
+      Thread[] ranOn = new Thread[1];
+      team.run(item -> ranOn[0] = Thread.currentThread(), 1);
+      assertSame(Thread.currentThread(), ranOn[0]);
+      team.run(item -> {
+        throw new AssertionError("no items");
+      }, 0);
+    } finally {
+      team.close();
+    }
+  }
+
+  @Test
+  void theWayFromParallelismToItsTeamIsInstalledOnce() {
+    assertEquals(1, Teams.of(Parallelism.single()).threads());
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> Teams.install(p -> null));
+    assertEquals("already installed", e.getMessage());
+    try (Parallelism two = Parallelism.threads(2)) {
+      assertEquals(2, Teams.of(two).threads());
+    }
+  }
+}
