@@ -55,9 +55,10 @@ import java.util.Objects;
  *
  * <h2>Threads</h2>
  * Kernels are stateless and thread-safe; they reuse per-thread scratch memory, so a steady stream of calls
- * allocates nothing. That memory grows to the largest call a thread has run and lives as long as the
- * thread: up to about 8 MiB for prepared keys and values of long heads, plus up to 16 MiB of partial results
- * for decoding calls split into key chunks. A call runs on the calling thread, or on several threads with
+ * allocates nothing. (A thread keeps the plans, how a call is cut into work items, of the 16 call shapes it
+ * used last; a call of another shape allocates its plan once.) That memory grows to the largest call a
+ * thread has run and lives as long as the thread: up to about 8 MiB for prepared keys and values of long
+ * heads, plus up to 16 MiB of partial results for decoding calls split into key chunks. A call runs on the calling thread, or on several threads with
  * {@link #attend(AttentionSpec, int, int, float[], float[], float[], float[], float[], Parallelism)}; the
  * output is bitwise the same for every thread count.
  */

@@ -52,6 +52,26 @@ public final class Blocking {
   }
 
   /**
+   * The split rule: whether a call splits its keys into chunks. It does when it has at most
+   * {@link #SPLIT_MAX_QUERY_ROWS} query rows, more than one chunk of {@link #chunkKeys} keys, and the chunks'
+   * partial results, {@code chunks · queryHeads · qLen · rowFloats} floats, are at most
+   * {@link #SPLIT_MAX_PARTIAL_FLOATS}.
+   *
+   * @param qLen query rows of the call, at least 1
+   * @param kvLen keys of the call, at least 1
+   * @param queryHeads query heads, at least 1
+   * @param rowFloats floats of one head's partial output row: the head width rounded up to the backend's
+   *     vector width (the width itself for the scalar backend)
+   * @return whether the call splits
+   * @throws IllegalArgumentException if {@code kvLen < 1}
+   */
+  public static boolean splits(int qLen, int kvLen, int queryHeads, int rowFloats) {
+    int chunks = chunks(kvLen);
+    long partialFloats = (long) chunks * queryHeads * qLen * rowFloats;
+    return qLen <= SPLIT_MAX_QUERY_ROWS && chunks > 1 && partialFloats <= SPLIT_MAX_PARTIAL_FLOATS;
+  }
+
+  /**
    * How many chunks a split call over {@code kvLen} keys has: {@code ceil(kvLen / chunkKeys(kvLen))}. A call
    * can split only when this is more than one.
    *

@@ -30,9 +30,11 @@ import java.util.concurrent.ThreadPoolExecutor;
  * call has ended joins a later call, or returns). An interrupt does not stop a call: the caller finishes
  * its work and returns with its interrupt status still set. Calls through one {@code Parallelism} that use
  * several threads are serialized: two threads calling at the same time take turns; calls that need one
- * thread (and every call through {@link #single()}) run at once. With {@link #single()} and
- * {@link #threads(int)} a call allocates nothing; with {@link #using(Executor, int)} the executor may
- * allocate a little to queue each helper task. Workers of {@link #threads(int)} live until {@link #close()}.
+ * thread (and every call through {@link #single()}) run at once. A call made through a {@code Parallelism}
+ * from inside one of its own calls on the same thread (which only an executor's {@code execute()} could do)
+ * is refused with {@link IllegalStateException}. With {@link #single()} and {@link #threads(int)} the
+ * threads allocate nothing per call; with {@link #using(Executor, int)} the executor may allocate a little to
+ * queue each helper task. Workers of {@link #threads(int)} live until {@link #close()}.
  */
 public final class Parallelism implements AutoCloseable {
 

@@ -2,6 +2,7 @@ package io.github.attention.verify;
 
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
+import io.github.attention.kernel.Blocking;
 import io.github.attention.verify.ErrorBound.Precision;
 import io.github.attention.verify.Problems.Recipe;
 import java.util.Arrays;
@@ -82,7 +83,7 @@ class ExactnessTest {
       float[] row = Arrays.copyOfRange(full, i * rowSize, (i + 1) * rowSize);
       float[] prefix = prefixRow(scalar, p, i);
       int prefixLength = i + p.kvLen() - p.qLen() + 1;
-      if (splitsKeys(p.qLen(), p.kvLen()) || !splitsKeys(1, prefixLength)) {
+      if (splitsKeys(p, p.qLen(), p.kvLen()) || !splitsKeys(p, 1, prefixLength)) {
         Agreement.assertIdentical("scalar: causal row " + i + " vs its prefix", row, prefix, rowSize, p);
       } else {
         // The lone query splits its keys into chunks merged afterwards, the full problem does not: the
@@ -93,14 +94,15 @@ class ExactnessTest {
   }
 
   /**
-   * Whether a call of {@code qLen} query rows over {@code kvLen} keys splits its keys into chunks, by the
-   * rule documented in {@link AttentionKernel}: at most 4 query rows and more than 256 keys (the problems
-   * here are far too small for the size limit on partial results). When both calls of a comparison split,
+   * Whether the scalar kernel splits the keys of a call of {@code qLen} query rows over {@code kvLen} keys of
+   * {@code p}'s heads into chunks, by the rule of {@link Blocking#splits} (the scalar backend's rows are the
+   * head width, unpadded). When both calls of a comparison split,
    * with the same chunk length (256 keys up to 16384), or neither does, a row's arithmetic is the same; a
    * split call whose row sees only its first chunk also computes it as unsplit.
    */
-  private static boolean splitsKeys(int qLen, int kvLen) {
-    return qLen <= 4 && kvLen > 256;
+  private static boolean splitsKeys(Problem p, int qLen, int kvLen) {
+    // A row that sees no key has no prefix problem to split (and no call has zero keys).
+    return kvLen >= 1 && Blocking.splits(qLen, kvLen, p.spec().queryHeads(), p.spec().headDim());
   }
 
   @Property

@@ -39,7 +39,7 @@ class ThreadCountTest {
   void threadsDoNotChangeABit(@ForAll("problems") Recipe recipe, @ForAll("kernels") AttentionKernel kernel) {
     Problem p = recipe.build();
     Statistics.label("keys split into chunks").collect(
-        p.qLen() <= Blocking.SPLIT_MAX_QUERY_ROWS && Blocking.chunks(p.kvLen()) > 1);
+        Blocking.splits(p.qLen(), p.kvLen(), p.spec().queryHeads(), p.spec().headDim()));
     float[] single = p.run(kernel);
     Agreement.assertWithinBound(kernel.name(), p, single, p.reference(), null);
     for (Parallelism threads : new Parallelism[] {TWO, THREE, POOL}) {

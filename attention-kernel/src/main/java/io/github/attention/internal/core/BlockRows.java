@@ -37,6 +37,11 @@ public final class BlockRows {
     this.mask = mask;
   }
 
+  /** Drops the reference to the caller's mask. */
+  void release() {
+    mask = null;
+  }
+
   void set(int r, int visibleKeys, int maskAt) {
     visible[r] = visibleKeys;
     maskOffset[r] = maskAt;

@@ -110,14 +110,21 @@ public final class BlockedAttention implements AttentionKernel {
   /** Runs one work item of {@code call}, on the thread whose workspace {@code w} is. */
   void run(Call call, WorkItem item, Workspace w) {
     w.ensureItems(call.plan, call.kvLen);
+    try {
+      runItem(call, item, w);
+    } finally {
+      w.endItem(call.plan.headsPerItem());
+    }
+  }
+
+  private void runItem(Call call, WorkItem item, Workspace w) {
     int qLen = call.qLen;
     switch (item) {
       case QueryBlock b -> {
         int g = b.kvHead();
-        if (b.access() == KvAccess.PREPARED_HEAD && (w.preparedCall != call.id || w.preparedHead != g)) {
+        if (b.access() == KvAccess.PREPARED_HEAD && !w.holdsPrepared(call.id, g)) {
           prepareHead(call, g, w);
-          w.preparedCall = call.id;
-          w.preparedHead = g;
+          w.markPrepared(call.id, g);
         }
         start(call, g, g + 1, b.firstRow(), b.endRow(), w);
         sweep(call, g, g + 1, b.firstRow(), b.endRow(), 0, visibleEnd(call, b.endRow()), b.access(), w);
@@ -129,7 +136,7 @@ public final class BlockedAttention implements AttentionKernel {
         normalize(call, s.firstHead(), s.endHead(), qLen, w);
       }
       case KeyChunk c -> {
-        int chunkKeys = call.plan.split().keys();
+        int chunkKeys = call.plan.split().get().keys();
         int begin = c.chunk() * chunkKeys;
         int end = Math.min(visibleEnd(call, qLen), begin + chunkKeys);
         startChunk(call, c, w);
@@ -187,55 +194,52 @@ public final class BlockedAttention implements AttentionKernel {
   /** Keys {@code j0 .. j0+n-1}, one block, for the item's rows and heads: scores, softmax, accumulation. */
   private void block(Call call, int g0, int g1, int i0, int rows, int j0, int n, KvAccess access,
       Workspace w) {
-    AttentionSpec spec = call.spec;
-    int headDim = spec.headDim();
-    int group = spec.groupSize();
-    int kvStride = spec.kvHeads() * headDim;
+    int headDim = call.spec.headDim();
+    int tokenStride = call.tokenStride();
     int stride = call.plan.paddedDim();
     int heads = g1 - g0;
     float[] k = call.k;
     float[] v = call.v;
-    int blockOffset = j0 * kvStride + g0 * headDim;
-    if (access == KvAccess.IN_PLACE && heads == spec.kvHeads()) {
+    int blockOffset = call.kvOffset(j0, g0);
+    if (access == KvAccess.IN_PLACE && heads == call.spec.kvHeads()) {
       // The block's tokens, all heads: one contiguous range of each array.
-      ops.prefetch(k, blockOffset, n * kvStride);
-      ops.prefetch(v, blockOffset, n * kvStride);
+      ops.prefetch(k, blockOffset, n * tokenStride);
+      ops.prefetch(v, blockOffset, n * tokenStride);
     } else if (access == KvAccess.PACKED_BLOCK) {
-      ops.pack(k, kvStride, blockOffset, n, heads, headDim, stride, w.keys, 0);
-      ops.pack(v, kvStride, blockOffset, n, heads, headDim, stride, w.values, 0);
+      ops.pack(k, tokenStride, blockOffset, n, heads, headDim, stride, w.keys, 0);
+      ops.pack(v, tokenStride, blockOffset, n, heads, headDim, stride, w.values, 0);
     }
     int width = Plan.roundUp(n, ops.keyStep());
     describeRows(call, i0, rows, j0, n, width, w.blockRows);
     float[] s = w.scores;
+    int keyBlock = j0 / KEY_BLOCK;
     for (int g = g0; g < g1; g++) {
       RowState state = w.heads[g - g0];
-      // Where this head's keys and values of the block are: in place, prepared for the head, or packed.
-      float[] values;
-      int at;
-      int valueStride;
-      switch (access) {
+      // Scores from the head's keys of the block, wherever they are; then where its values are.
+      int at = switch (access) {
         case IN_PLACE -> {
-          values = v;
-          at = blockOffset + (g - g0) * headDim;
-          valueStride = kvStride;
-          ops.scoresInPlace(call.q, state.qOffset, rows, headDim, k, at, kvStride, n, s, w.tile);
+          int here = blockOffset + (g - g0) * headDim;
+          ops.scoresInPlace(call.q, state.qOffset, rows, headDim, k, here, tokenStride, n, s, w.tile);
+          yield here;
         }
         case PREPARED_HEAD -> {
-          int b = j0 / KEY_BLOCK;
-          values = w.preparedValues;
-          at = b * KEY_BLOCK * stride;
-          valueStride = stride;
-          ops.scores(call.q, state.qOffset, rows, headDim, w.preparedKeys, b * headDim * KEY_BLOCK, width, s);
+          ops.scores(call.q, state.qOffset, rows, headDim, w.preparedKeys, keyBlock * headDim * KEY_BLOCK,
+              width, s);
+          yield keyBlock * KEY_BLOCK * stride;
         }
         case PACKED_BLOCK -> {
-          values = w.values;
-          at = (g - g0) * KEY_BLOCK * stride;
-          valueStride = stride;
-          ops.transposeKeys(w.keys, at, stride, n, headDim, w.kt, 0, w.tile);
+          int packed = (g - g0) * KEY_BLOCK * stride;
+          ops.transposeKeys(w.keys, packed, stride, n, headDim, w.kt, 0, w.tile);
           ops.scores(call.q, state.qOffset, rows, headDim, w.kt, 0, width, s);
+          yield packed;
         }
-        default -> throw new AssertionError(access);
-      }
+      };
+      float[] values = switch (access) {
+        case IN_PLACE -> v;
+        case PREPARED_HEAD -> w.preparedValues;
+        case PACKED_BLOCK -> w.values;
+      };
+      int valueStride = access == KvAccess.IN_PLACE ? tokenStride : stride;
       OnlineSoftmax.step(ops, s, width, w.blockRows, state);
       ops.accumulate(s, rows, n, values, at, valueStride, state.alpha, state.o, stride);
     }
@@ -299,7 +303,7 @@ public final class BlockedAttention implements AttentionKernel {
     int kvHeads = spec.kvHeads();
     int rows = call.qLen * group;
     int qStride = spec.queryHeads() * headDim;
-    int chunks = call.plan.split().count();
+    int chunks = call.plan.chunks();
     for (int g = 0; g < kvHeads; g++) {
       for (int r = 0; r < rows; r++) {
         int dst = (r / group) * qStride + (g * group + r % group) * headDim;
@@ -311,14 +315,14 @@ public final class BlockedAttention implements AttentionKernel {
   /** Transposes all keys and packs all values of KV head {@code g}, block by block, into the workspace. */
   private void prepareHead(Call call, int g, Workspace w) {
     int headDim = call.spec.headDim();
-    int kvStride = call.spec.kvHeads() * headDim;
+    int tokenStride = call.tokenStride();
     int stride = call.plan.paddedDim();
     for (int j0 = 0, b = 0; j0 < call.kvLen; j0 += KEY_BLOCK, b++) {
       int n = Math.min(KEY_BLOCK, call.kvLen - j0);
-      int offset = j0 * kvStride + g * headDim;
-      ops.pack(call.k, kvStride, offset, n, 1, headDim, stride, w.keys, 0);
+      int offset = call.kvOffset(j0, g);
+      ops.pack(call.k, tokenStride, offset, n, 1, headDim, stride, w.keys, 0);
       ops.transposeKeys(w.keys, 0, stride, n, headDim, w.preparedKeys, b * headDim * KEY_BLOCK, w.tile);
-      ops.pack(call.v, kvStride, offset, n, 1, headDim, stride, w.preparedValues, b * KEY_BLOCK * stride);
+      ops.pack(call.v, tokenStride, offset, n, 1, headDim, stride, w.preparedValues, b * KEY_BLOCK * stride);
     }
   }
 }

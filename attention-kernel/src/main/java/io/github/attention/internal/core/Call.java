@@ -41,6 +41,19 @@ final class Call implements Work {
     this.partials = partials;
   }
 
+  /**
+   * Elements from one token's key (or value) to the next token's: the caller's arrays are token-major,
+   * {@code [kvLen][kvHeads][headDim]}. (Where strided and head-major layouts will be described.)
+   */
+  int tokenStride() {
+    return spec.kvHeads() * spec.headDim();
+  }
+
+  /** @return where the key (or value) of token {@code token}, KV head {@code head} starts in {@code k} ({@code v}) */
+  int kvOffset(int token, int head) {
+    return token * tokenStride() + head * spec.headDim();
+  }
+
   @Override
   public void run(int item) {
     kernel.run(this, plan.items().get(item), Workspace.current());

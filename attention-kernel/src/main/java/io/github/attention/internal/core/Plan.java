@@ -8,15 +8,15 @@ import io.github.attention.kernel.AttentionSpec;
 import io.github.attention.kernel.Blocking;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * How one attention call is cut into work items. What each output row's arithmetic is depends on the shapes
  * alone ({@link Blocking}):
  *
  * <ul>
- *   <li>A split call (at most {@link Blocking#SPLIT_MAX_QUERY_ROWS} query rows over more than one chunk of
- *       {@link Blocking#chunkKeys} keys, partial results within {@link Blocking#SPLIT_MAX_PARTIAL_FLOATS}):
- *       one {@link KeyChunk} per (chunk, group of KV heads), merged afterwards in chunk order.
+ *   <li>A split call ({@link Blocking#splits}): one {@link KeyChunk} per (chunk, group of KV heads), merged
+ *       afterwards in chunk order.
  *   <li>A call whose query rows fit one block of {@code ROW_TARGET / groupSize} rows: one {@link HeadSweep}
  *       per group of KV heads.
  *   <li>Any other call: one {@link QueryBlock} per (KV head, block of query rows), head-major, so that a
@@ -25,23 +25,26 @@ import java.util.List;
  *
  * How many KV heads one item sweeps depends on the thread count (all of them when single-threaded, so that
  * K and V are read in address order, otherwise enough items for the threads); heads are independent, so that
- * changes no result. A plan does not depend on the exact key count, only on what it decides ({@code split},
- * {@code prepareHeads}): consecutive decoding steps share one plan, which {@link #of} finds again instead of
- * allocating a new one.
+ * changes no result. A plan does not depend on the exact key count, only on what it decides (the chunks,
+ * whether heads are prepared): consecutive decoding steps share one plan, which {@link #of} finds again
+ * instead of allocating a new one.
  *
  * @param ops the backend's block operations, whose widths the plan is sized for
  * @param spec the call's spec
  * @param qLen query rows of the call
  * @param threads threads the call may use
  * @param paddedDim the head width rounded up to {@link BlockOps#dimStep()}: accumulator and packed rows
- * @param split the key chunks of a split call, or null if the call is not split
- * @param prepareHeads whether {@link QueryBlock}s of a KV head share its keys and values, prepared once
+ * @param split the key chunks of a split call; empty if the call is not split
+ * @param prepareHeads whether {@link QueryBlock}s read their KV head prepared once per thread (decided by
+ *     the head's length, so part of what makes two calls' plans equal); their items then say
+ *     {@link KvAccess#PREPARED_HEAD}, except for blocks of so few rows that they read in place
  * @param rowsPerItem most rows (query rows × query heads of one KV head) an item has
  * @param headsPerItem most KV heads an item sweeps
+ * @param packs whether some item packs key and value blocks (or prepares heads) in the workspace
  * @param items the work items, in the order threads take them
  */
-record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedDim, KeyChunks split,
-    boolean prepareHeads, int rowsPerItem, int headsPerItem, List<WorkItem> items) {
+record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedDim, Optional<KeyChunks> split,
+    boolean prepareHeads, int rowsPerItem, int headsPerItem, boolean packs, List<WorkItem> items) {
 
   /** Rows (query rows × query heads of a group) per item when the group is not larger. */
   static final int ROW_TARGET = 128;
@@ -52,6 +55,13 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
    * query blocks; longer heads are packed block by block in every item.
    */
   static final int PREPARED_LIMIT = 1 << 20;
+  /**
+   * Most floats of one key block packed for all the KV heads of an item; items of calls with more heads (or
+   * wider ones) sweep fewer heads each.
+   */
+  static final int PACKED_LIMIT = 1 << 22;
+  /** How many recent plans a thread keeps. */
+  static final int RECENT = 16;
 
   /**
    * The chunks of a split call.
@@ -67,23 +77,26 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
 
   /** @return whether the call's keys are split into chunks */
   boolean isSplit() {
-    return split != null;
+    return split.isPresent();
+  }
+
+  /** @return how many chunks the keys are cut into: 1 for a call that is not split */
+  int chunks() {
+    return split.isPresent() ? split.get().count() : 1;
   }
 
   /**
-   * The plan of a call, one of {@code recent} if an equal one is there (then nothing is allocated), else a
-   * new one, which replaces the oldest entry of {@code recent}.
+   * The plan of a call: one of {@code recent} if an equal one is there (then nothing is allocated, and it
+   * moves to the front), else a new one, at the front; the least recently used falls out.
    *
-   * @param recent a small cache of plans, owned by the calling thread
+   * @param recent the calling thread's recent plans, most recently used first ({@link #RECENT} of them)
    */
   static Plan of(BlockOps ops, AttentionSpec spec, int qLen, int kvLen, int threads, Plan[] recent) {
     int group = spec.groupSize();
     int paddedDim = roundUp(spec.headDim(), ops.dimStep());
-    int chunkKeys = Blocking.chunkKeys(kvLen);
-    int chunks = Blocking.chunks(kvLen);
-    long partialFloats = (long) chunks * spec.queryHeads() * qLen * paddedDim;
-    boolean split = qLen <= Blocking.SPLIT_MAX_QUERY_ROWS && chunks > 1
-        && partialFloats <= Blocking.SPLIT_MAX_PARTIAL_FLOATS;
+    boolean split = Blocking.splits(qLen, kvLen, spec.queryHeads(), paddedDim);
+    int chunkKeys = split ? Blocking.chunkKeys(kvLen) : 0;
+    int chunks = split ? Blocking.chunks(kvLen) : 1;
     // The whole query range in one block when it fits (or when split: then rows are few).
     int queryRows = split ? qLen : Math.max(1, ROW_TARGET / group);
     boolean oneBlock = qLen <= queryRows;
@@ -92,12 +105,13 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
     for (int i = 0; i < recent.length; i++) {
       Plan p = recent[i];
       if (p != null && p.ops == ops && p.qLen == qLen && p.threads == threads && p.prepareHeads == prepare
-          && (split ? p.split != null && p.split.keys == chunkKeys && p.split.count == chunks : p.split == null)
-          && p.spec.equals(spec)) {
+          && p.chunks() == chunks && (!split || p.split.get().keys() == chunkKeys) && p.spec.equals(spec)) {
+        System.arraycopy(recent, 0, recent, 1, i);
+        recent[0] = p;
         return p;
       }
     }
-    KeyChunks chunking = split ? new KeyChunks(chunkKeys, chunks) : null;
+    Optional<KeyChunks> chunking = split ? Optional.of(new KeyChunks(chunkKeys, chunks)) : Optional.empty();
     Plan plan = build(ops, spec, qLen, threads, paddedDim, chunking, prepare, queryRows);
     System.arraycopy(recent, 0, recent, 1, recent.length - 1);
     recent[0] = plan;
@@ -105,31 +119,36 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
   }
 
   private static Plan build(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedDim,
-      KeyChunks split, boolean prepare, int queryRows) {
+      Optional<KeyChunks> split, boolean prepare, int queryRows) {
     int group = spec.groupSize();
     int kvHeads = spec.kvHeads();
     List<WorkItem> items = new ArrayList<>();
     if (qLen <= queryRows) {
-      int perHead = split == null ? 1 : split.count;
+      int perHead = split.isPresent() ? split.get().count() : 1;
       // Sweeping all heads block by block reads K and V in address order; give items fewer heads only
-      // when the threads need more items.
+      // when the threads need more items, or when one block of all heads would not fit the scratch.
       int heads = threads == 1 || perHead >= 2 * threads ? kvHeads : 1;
+      heads = (int) Math.max(1, Math.min(heads, PACKED_LIMIT / ((long) Blocking.KEY_BLOCK * paddedDim)));
       KvAccess access = access(ops, qLen * group, spec.headDim(), false);
       for (int c = 0; c < perHead; c++) {
         for (int g0 = 0; g0 < kvHeads; g0 += heads) {
-          items.add(split == null ? new HeadSweep(g0, g0 + heads, access)
-              : new KeyChunk(c, g0, g0 + heads, access));
+          int g1 = Math.min(kvHeads, g0 + heads);
+          items.add(split.isEmpty() ? new HeadSweep(g0, g1, access) : new KeyChunk(c, g0, g1, access));
         }
       }
-      return new Plan(ops, spec, qLen, threads, paddedDim, split, false, qLen * group, heads, items);
+      return new Plan(ops, spec, qLen, threads, paddedDim, split, false, qLen * group, heads,
+          access != KvAccess.IN_PLACE, items);
     }
+    boolean packs = false;
     for (int g = 0; g < kvHeads; g++) {
       for (int i0 = 0; i0 < qLen; i0 += queryRows) {
         int i1 = Math.min(qLen, i0 + queryRows);
-        items.add(new QueryBlock(g, i0, i1, access(ops, (i1 - i0) * group, spec.headDim(), prepare)));
+        KvAccess access = access(ops, (i1 - i0) * group, spec.headDim(), prepare);
+        packs |= access != KvAccess.IN_PLACE;
+        items.add(new QueryBlock(g, i0, i1, access));
       }
     }
-    return new Plan(ops, spec, qLen, threads, paddedDim, null, prepare, queryRows * group, 1, items);
+    return new Plan(ops, spec, qLen, threads, paddedDim, split, prepare, queryRows * group, 1, packs, items);
   }
 
   /** Few rows read in place where the backend can; otherwise prepared per head if the plan does, else packed. */

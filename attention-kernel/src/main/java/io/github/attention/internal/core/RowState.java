@@ -40,12 +40,17 @@ final class RowState {
   /**
    * Starts a fresh state for {@code rows} rows: no key seen (maximum {@code -∞}, sum 0), a zero accumulator.
    *
-   * @param accumulator where the output accumulates, or null for this state's own
+   * @param accumulator where the output accumulates: {@link #own}, or a chunk's block of partial results
    */
   void start(int rows, int paddedDim, int sumLanes, float[] accumulator) {
-    o = accumulator == null ? own : accumulator;
+    o = accumulator;
     Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
     Arrays.fill(sum, 0, rows * sumLanes, 0f);
     Arrays.fill(o, 0, rows * paddedDim, 0f);
+  }
+
+  /** Stops referring to a chunk's partial results, which belong to the caller's workspace. */
+  void release() {
+    o = own;
   }
 }

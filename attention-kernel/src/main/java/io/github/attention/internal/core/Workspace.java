@@ -21,7 +21,9 @@ import java.util.Arrays;
  * One rule: a thread runs at most one call of each {@link Activity} at a time. The only code of others that
  * runs inside a call is an executor's {@code execute()} (and a layer's own kernel, which the layer calls as
  * {@link Activity#ATTEND} inside its {@link Activity#FORWARD}); a call of an activity that is already running
- * on the thread is refused with {@link IllegalStateException} before it touches anything.
+ * on the thread is refused with {@link IllegalStateException} before it touches anything. (The thread
+ * runtime adds its own: a thread inside a call through a {@code Parallelism} cannot start another through
+ * the same one, see {@link io.github.attention.internal.parallel.WorkerTeam}.)
  */
 public final class Workspace {
 
@@ -47,8 +49,8 @@ public final class Workspace {
   // The calls this thread makes.
   final Call call = new Call();
   final Projection.Apply projection = new Projection.Apply();
-  /** A few plans of recent calls: a decoding loop's consecutive steps, or a model's layers, share them. */
-  final Plan[] plans = new Plan[4];
+  /** Plans of recent calls, most recently used first: a decoding loop's steps and a model's layers share them. */
+  final Plan[] plans = new Plan[Plan.RECENT];
   final Partials partials = new Partials();
 
   // The work items this thread runs.
@@ -60,9 +62,9 @@ public final class Workspace {
   float[] preparedKeys = new float[0];
   float[] preparedValues = new float[0];
   float[] scores = new float[0];
-  /** Which call and KV head {@link #preparedKeys} and {@link #preparedValues} hold. */
-  long preparedCall = -1;
-  int preparedHead = -1;
+  /** Which call ({@link Call#id}, from 1) and KV head {@link #preparedKeys} and {@link #preparedValues} hold. */
+  private long preparedCall;
+  private int preparedHead;
   /** Scratch for one leaf operation at a time, at least {@link BlockOps#tileFloats()} once items are sized. */
   float[] tile = new float[0];
 
@@ -114,21 +116,26 @@ public final class Workspace {
     int paddedDim = plan.paddedDim();
     int headDim = plan.spec().headDim();
     int block = Blocking.KEY_BLOCK;
-    int preparedBlocks = plan.prepareHeads() ? (kvLen + block - 1) / block : 0;
-    if (preparedKeys.length < preparedBlocks * block * headDim) {
-      preparedKeys = new float[preparedBlocks * block * headDim];
-      preparedCall = -1;
+    if (plan.prepareHeads()) {
+      int preparedBlocks = (kvLen + block - 1) / block;
+      if (preparedKeys.length < preparedBlocks * block * headDim) {
+        preparedKeys = new float[preparedBlocks * block * headDim];
+        forgetPrepared();
+      }
+      if (preparedValues.length < preparedBlocks * block * paddedDim) {
+        preparedValues = new float[preparedBlocks * block * paddedDim];
+        forgetPrepared();
+      }
     }
-    if (preparedValues.length < preparedBlocks * block * paddedDim) {
-      preparedValues = new float[preparedBlocks * block * paddedDim];
-      preparedCall = -1;
-    }
-    if (kt.length < headDim * block) {
-      kt = new float[headDim * block];
-    }
-    if (keys.length < headCount * block * paddedDim) {
-      keys = new float[headCount * block * paddedDim];
-      values = new float[headCount * block * paddedDim];
+    if (plan.packs()) {
+      if (kt.length < headDim * block) {
+        kt = new float[headDim * block];
+      }
+      // At most Plan.PACKED_LIMIT floats: the plan gives items fewer heads otherwise.
+      if (keys.length < headCount * block * paddedDim) {
+        keys = new float[headCount * block * paddedDim];
+        values = new float[headCount * block * paddedDim];
+      }
     }
     if (scores.length < rows * block) {
       scores = new float[rows * block];
@@ -146,11 +153,36 @@ public final class Workspace {
     tile(ops.tileFloats());
   }
 
+  /** @return whether the prepared keys and values are KV head {@code head} of call {@code callId} */
+  boolean holdsPrepared(long callId, int head) {
+    return preparedCall == callId && preparedHead == head;
+  }
+
+  void markPrepared(long callId, int head) {
+    preparedCall = callId;
+    preparedHead = head;
+  }
+
+  private void forgetPrepared() {
+    preparedCall = 0;
+  }
+
+  /**
+   * Drops what an item referred to of its call (the caller's mask, another thread's partial results), so
+   * that a thread keeps nothing of a call once it has run its items.
+   */
+  void endItem(int headCount) {
+    blockRows.release();
+    for (int h = 0; h < headCount; h++) {
+      heads[h].release();
+    }
+  }
+
   /** Sizes the partial results of split {@code plan}: one block per (chunk, KV head). */
   void ensurePartials(Plan plan) {
     int kvHeads = plan.spec().kvHeads();
     int group = plan.spec().groupSize();
-    partials.ensure(plan.split().count() * kvHeads, plan.qLen() * group, plan.paddedDim());
+    partials.ensure(plan.chunks() * kvHeads, plan.qLen() * group, plan.paddedDim());
   }
 
   /**

@@ -14,7 +14,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>The caller always takes part, so a call finishes even if an executor never runs the helpers it was
  * given; at most {@code threads - 1} helper tasks are queued in an executor at any time (a helper that starts
  * after its call has ended joins a later call, or returns). Calls that use several threads are serialized on
- * the team; calls that need one thread run at once, without locking. An interrupt does not stop a call.
+ * the team; calls that need one thread run at once, without locking. A thread that is running a call through
+ * the team cannot start another through it (an executor's {@code execute()} could try): that call is refused
+ * with {@link IllegalStateException}. An interrupt does not stop a call.
  */
 public final class WorkerTeam {
 
@@ -87,7 +89,8 @@ public final class WorkerTeam {
    *
    * @param work the items
    * @param count how many items there are, at least 0
-   * @throws IllegalStateException if the team is closed (then no item has run)
+   * @throws IllegalStateException if the team is closed, or this thread is already running a call through
+   *     it (then no item has run)
    */
   public void run(Work work, int count) {
     if (closed) {
@@ -107,6 +110,12 @@ public final class WorkerTeam {
   private synchronized void runShared(Work work, int count, int helpersWanted) {
     if (closed) {
       throw new IllegalStateException("this Parallelism is closed");
+    }
+    // The monitor lets its own thread back in: a call made from inside this one (from an executor's
+    // execute(), the only outside code a call runs) would overwrite its state.
+    if (caller == Thread.currentThread()) {
+      throw new IllegalStateException("a call through this Parallelism was made on a thread that is already"
+          + " running one through it (from an executor's execute()?)");
     }
     this.work = work;
     this.count = count;

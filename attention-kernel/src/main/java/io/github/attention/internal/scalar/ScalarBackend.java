@@ -22,7 +22,7 @@ public final class ScalarBackend implements Backend {
     return ScalarBlockOps.INSTANCE;
   }
 
-  /** Keeps the weights as given: the copy is no larger than the caller's arrays. */
+  /** Copies the weights in their given layout, {@code [out][in]}: no larger than the caller's arrays. */
   @Override
   public LinearMap linearMap(String name, float[] weights, float[] bias, int out, int in) {
     return new ScalarLinearMap(weights, bias, out, in);

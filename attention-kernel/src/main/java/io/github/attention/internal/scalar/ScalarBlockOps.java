@@ -6,9 +6,11 @@ import io.github.attention.internal.core.BlockOps;
 import io.github.attention.internal.core.BlockRows;
 
 /**
- * The scalar {@link BlockOps}: plain Java loops, one element at a time, in the same blocks and the same
- * order of operations as the vector backend, so that the two differ only in SIMD (and in the exponential:
- * here {@link Math#exp} in double, rounded to float). A row's running sum is one float.
+ * The scalar {@link BlockOps}: plain Java loops in the same blocks and the same order of operations as the
+ * vector backend, so that the two differ in SIMD and in rounding details only: here the exponential is
+ * {@link Math#exp} in double, rounded to float, and every product and sum is rounded on its own, where the
+ * vector backend fuses multiply-adds (a fused multiply-add would be a software fallback on machines without
+ * FMA, thousands of times slower). A row's running sum is one float.
  */
 final class ScalarBlockOps implements BlockOps {
 

@@ -37,8 +37,8 @@ public final class VectorBackend implements Backend {
   }
 
   /**
-   * Rearranges the weights into panels of 4 vectors of output columns, zero-padded: up to 63 rows more than
-   * {@code out}.
+   * Rearranges the weights into panels of 4 vectors of output columns, zero-padded: up to {@code 4·L − 1}
+   * rows more than {@code out} (63 at 512 bits).
    */
   @Override
   public LinearMap linearMap(String name, float[] weights, float[] bias, int out, int in) {

@@ -3,7 +3,6 @@ package io.github.attention.internal.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,14 +24,16 @@ class PlanTest {
   private static final AttentionSpec DECODE = AttentionSpec.of(32, 8, 128).withCausal(true);
 
   private static Plan plan(BlockOps ops, AttentionSpec spec, int qLen, int kvLen, int threads) {
-    return Plan.of(ops, spec, qLen, kvLen, threads, new Plan[4]);
+    return Plan.of(ops, spec, qLen, kvLen, threads, new Plan[Plan.RECENT]);
   }
 
   @Test
   void decodingOnOneThreadIsOneSweepOfAllHeadsInPlace() {
     Plan p = plan(ShapeOps.VECTOR_512, DECODE, 1, Blocking.MIN_CHUNK_KEYS, 1);
-    assertNull(p.split());
+    assertTrue(p.split().isEmpty());
     assertFalse(p.isSplit());
+    assertEquals(1, p.chunks());
+    assertFalse(p.packs(), "reads everything in place");
     assertEquals(List.of(new HeadSweep(0, 8, KvAccess.IN_PLACE)), p.items());
     assertEquals(4, p.rowsPerItem());
     assertEquals(8, p.headsPerItem());
@@ -63,7 +64,8 @@ class PlanTest {
   @Test
   void longDecodingSplitsIntoChunksChunkMajor() {
     Plan p = plan(ShapeOps.VECTOR_512, DECODE, 1, 4096, 1);
-    assertEquals(new Plan.KeyChunks(256, 16), p.split());
+    assertEquals(new Plan.KeyChunks(256, 16), p.split().orElseThrow());
+    assertEquals(16, p.chunks());
     List<WorkItem> expected = new ArrayList<>();
     for (int c = 0; c < 16; c++) {
       expected.add(new KeyChunk(c, 0, 8, KvAccess.IN_PLACE));
@@ -86,9 +88,10 @@ class PlanTest {
   @Test
   void theSplitStartsAboveOneChunkOfKeys() {
     assertFalse(plan(ShapeOps.VECTOR_512, DECODE, 1, 256, 1).isSplit());
-    assertEquals(new Plan.KeyChunks(256, 2), plan(ShapeOps.VECTOR_512, DECODE, 1, 257, 1).split());
+    assertEquals(new Plan.KeyChunks(256, 2), plan(ShapeOps.VECTOR_512, DECODE, 1, 257, 1).split().orElseThrow());
     // Above 64 chunks of 256 keys the chunks grow instead.
-    assertEquals(new Plan.KeyChunks(320, 52), plan(ShapeOps.VECTOR_512, DECODE, 1, 16_385, 1).split());
+    assertEquals(new Plan.KeyChunks(320, 52),
+        plan(ShapeOps.VECTOR_512, DECODE, 1, 16_385, 1).split().orElseThrow());
   }
 
   @Test
@@ -116,6 +119,7 @@ class PlanTest {
     AttentionSpec spec = AttentionSpec.of(8, 8, 64);
     Plan p = plan(ShapeOps.VECTOR_512, spec, 1024, 1024, 2);
     assertTrue(p.prepareHeads());
+    assertTrue(p.packs());
     assertEquals(128, p.rowsPerItem());
     assertEquals(64, p.items().size());
     for (int g = 0, i = 0; g < 8; g++) {
@@ -187,7 +191,7 @@ class PlanTest {
       Plan p = plan(ops, spec, qLen, kvLen, threads);
       String what = spec + " qLen=" + qLen + " kvLen=" + kvLen + " threads=" + threads;
       if (p.isSplit()) {
-        int[][] seen = new int[p.split().count()][kvHeads];
+        int[][] seen = new int[p.chunks()][kvHeads];
         for (WorkItem item : p.items()) {
           KeyChunk c = (KeyChunk) item;
           for (int g = c.firstHead(); g < c.endHead(); g++) {
@@ -231,7 +235,7 @@ class PlanTest {
 
   @Test
   void consecutiveDecodingStepsShareOnePlan() {
-    Plan[] recent = new Plan[4];
+    Plan[] recent = new Plan[Plan.RECENT];
     Plan first = Plan.of(ShapeOps.VECTOR_512, DECODE, 1, 300, 1, recent);
     for (int kvLen = 301; kvLen <= 512; kvLen++) {
       assertSame(first, Plan.of(ShapeOps.VECTOR_512, DECODE, 1, kvLen, 1, recent), "kvLen " + kvLen);
@@ -239,7 +243,7 @@ class PlanTest {
     // A third chunk is another plan.
     Plan third = Plan.of(ShapeOps.VECTOR_512, DECODE, 1, 513, 1, recent);
     assertNotSame(first, third);
-    assertEquals(3, third.split().count());
+    assertEquals(3, third.chunks());
     // An equal spec made separately finds the same plan.
     assertSame(third, Plan.of(ShapeOps.VECTOR_512, AttentionSpec.of(32, 8, 128).withCausal(true), 1, 600, 1,
         recent));
@@ -247,7 +251,7 @@ class PlanTest {
 
   @Test
   void plansDifferByBackendThreadsAndSpec() {
-    Plan[] recent = new Plan[4];
+    Plan[] recent = new Plan[Plan.RECENT];
     Plan base = Plan.of(ShapeOps.VECTOR_512, DECODE, 1, 100, 1, recent);
     assertNotSame(base, Plan.of(ShapeOps.SCALAR, DECODE, 1, 100, 1, recent));
     assertNotSame(base, Plan.of(ShapeOps.VECTOR_512, DECODE, 1, 100, 2, recent));
@@ -257,13 +261,33 @@ class PlanTest {
   }
 
   @Test
-  void theCacheForgetsTheLeastRecentlyMadePlan() {
-    Plan[] recent = new Plan[4];
+  void theCacheForgetsTheLeastRecentlyUsedPlan() {
+    Plan[] recent = new Plan[Plan.RECENT];
     Plan first = Plan.of(ShapeOps.VECTOR_512, DECODE, 1, 100, 1, recent);
-    for (int qLen = 2; qLen <= 5; qLen++) {
+    Plan second = Plan.of(ShapeOps.VECTOR_512, DECODE, 2, 100, 1, recent);
+    for (int qLen = 3; qLen <= Plan.RECENT; qLen++) {
       Plan.of(ShapeOps.VECTOR_512, DECODE, qLen, 100, 1, recent);
     }
-    assertNotSame(first, Plan.of(ShapeOps.VECTOR_512, DECODE, 1, 100, 1, recent));
+    // Used again, the first moves to the front: the next new plan pushes out the second instead.
+    assertSame(first, Plan.of(ShapeOps.VECTOR_512, DECODE, 1, 100, 1, recent));
+    assertSame(first, recent[0]);
+    Plan.of(ShapeOps.VECTOR_512, DECODE, Plan.RECENT + 1, 100, 1, recent);
+    assertSame(first, Plan.of(ShapeOps.VECTOR_512, DECODE, 1, 100, 1, recent));
+    assertNotSame(second, Plan.of(ShapeOps.VECTOR_512, DECODE, 2, 100, 1, recent));
+  }
+
+  @Test
+  void itemsOfManyWideHeadsSweepFewerHeadsEach() {
+    // 128 KV heads of 1024: one key block of all of them would be 2^23 floats, twice the packing limit.
+    AttentionSpec wide = AttentionSpec.of(128, 128, 1024);
+    Plan p = plan(ShapeOps.PACKING_ONLY, wide, 1, 100, 1);
+    assertEquals(64, p.headsPerItem());
+    assertEquals(List.of(new HeadSweep(0, 64, KvAccess.PACKED_BLOCK), new HeadSweep(64, 128, KvAccess.PACKED_BLOCK)),
+        p.items());
+    // A count of heads the cap does not divide: the last item takes the rest.
+    AttentionSpec odd = AttentionSpec.of(100, 100, 1024);
+    assertEquals(List.of(new HeadSweep(0, 64, KvAccess.PACKED_BLOCK), new HeadSweep(64, 100, KvAccess.PACKED_BLOCK)),
+        plan(ShapeOps.PACKING_ONLY, odd, 1, 100, 1).items());
   }
 
   @Test
