@@ -136,15 +136,15 @@ public interface AttentionKernel {
    * {@code attention.vector.bits} = 128, 256 or 512 forces a narrower one, for testing).
    *
    * @return the vector kernel
-   * @throws UnsupportedOperationException if the {@code jdk.incubator.vector} module is not readable (start
-   *     the JVM with {@code --add-modules jdk.incubator.vector})
+   * @throws UnsupportedOperationException if the JDK's Vector API incubator module is not readable (add it
+   *     with the JVM option {@code --add-modules}, as the README's "Requirements" shows)
    */
   static AttentionKernel vector() {
     return BackendLookup.vector();
   }
 
   /**
-   * The fastest kernel available: {@link #vector()} when the {@code jdk.incubator.vector} module is readable,
+   * The fastest kernel available: {@link #vector()} when the Vector API incubator module is readable,
    * the JVM compiles code (not {@code -Xint}) and the vector kernel's species is at least 256 bits wide (the
    * preferred one, or the one {@code attention.vector.bits} forces), otherwise {@link #scalar()}. The reason
    * for falling back is logged once, at level {@code WARNING} (module present but unusable) or {@code INFO}

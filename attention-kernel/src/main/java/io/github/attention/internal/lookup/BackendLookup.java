@@ -10,7 +10,7 @@ import java.util.Optional;
 
 /**
  * Chooses a backend, and hands out the kernels built on them, without linking any Vector API class until it
- * is known to be usable: a JVM started without {@code --add-modules jdk.incubator.vector} still loads the
+ * is known to be usable: a JVM started without the Vector API incubator module still loads the
  * library (the idea of Lucene's vectorization provider lookup). The same lookup tells a layer which backend
  * its kernel runs on, so that its projections run there too.
  */
