@@ -1,6 +1,7 @@
 package io.github.attention.bench;
 
 import io.github.attention.kernel.AttentionKernel;
+import io.github.attention.kernel.Parallelism;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -13,6 +14,7 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
@@ -37,7 +39,9 @@ import org.openjdk.jmh.annotations.Warmup;
 public class AttentionBench {
 
   /** A {@link Shape#id()}; a unit test checks this list matches {@link Shape}. */
-  @Param({"prefill-1k", "prefill-2k-causal", "decode-4k-gqa", "decode-32k-gqa", "odd-head"})
+  @Param({"prefill-1k", "prefill-2k-causal", "decode-4k-gqa", "decode-32k-gqa", "odd-head",
+      "decode-32k-gqa-bf16", "decode-32k-gqa-f16", "decode-32k-gqa-int8", "decode-32k-gqa-headmajor",
+      "decode-32k-gqa-paged", "prefill-2k-causal-bf16"})
   public String shape;
 
   /**
@@ -47,8 +51,13 @@ public class AttentionBench {
   @Param({"scalar", "vector"})
   public String backend;
 
+  /** Threads of the call: 1 runs on the benchmark thread alone; more through {@link Parallelism#threads}. */
+  @Param({"1"})
+  public int threads = 1;
+
   Problem problem;
   AttentionKernel kernel;
+  private Parallelism parallelism;
   private double gflopPerCall;
   private double gbytesPerCall;
 
@@ -62,8 +71,15 @@ public class AttentionBench {
       default -> throw new IllegalArgumentException("backend must be scalar or vector, got " + backend);
     };
     problem = Problem.of(s);
+    parallelism = threads == 1 ? Parallelism.single() : Parallelism.threads(threads);
     gflopPerCall = s.flops() / 1e9;
     gbytesPerCall = s.decode() ? s.kvBytes() / 1e9 : 0;
+  }
+
+  /** Stops the worker threads, if any. */
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    parallelism.close();
   }
 
   /**
@@ -74,7 +90,7 @@ public class AttentionBench {
    */
   @Benchmark
   public float[] attend(WorkCounters work) {
-    problem.run(kernel);
+    problem.run(kernel, parallelism);
     work.gflop += gflopPerCall;
     work.gbytes += gbytesPerCall;
     return problem.out();

@@ -4,12 +4,14 @@ import io.github.attention.kernel.AttentionSpec;
 
 /**
  * The benchmarked attention problems: the one table of shapes that the JMH benchmark, the comparison and the
- * tests share. Every shape is fp32, token-major, default scale, no explicit mask.
+ * tests share. Default scale, no explicit mask; K and V token-major fp32 arrays unless the shape's
+ * {@link KvStorage} says otherwise (the same values, stored another way).
  *
  * <p>{@link #flops()} counts 4·headDim flops (a multiply and an add in Q·Kᵀ and in P·V) per query head
  * and per <em>visible</em> (query, key) pair, so causal shapes are not credited for skipped work; the softmax
  * itself is not counted. {@link #kvBytes()} is the size of K plus V, which a single-query decode step must
- * read once: for decode it is the memory traffic that bounds the kernel.
+ * read once, in the bytes actually stored (2 per element for bf16 and f16, 1 plus a 4-byte scale per row for
+ * int8): for decode it is the memory traffic that bounds the kernel.
  */
 public enum Shape {
   /** Non-causal prefill, multi-head attention. */
@@ -21,7 +23,46 @@ public enum Shape {
   /** One query token over a 32k KV cache (256 MiB of K and V: far larger than the caches). */
   DECODE_32K_GQA("decode-32k-gqa", 1, 32768, 32, 8, 128, true),
   /** Awkward sizes: prime lengths and a head width that is not a multiple of the vector length. */
-  ODD_HEAD("odd-head", 257, 257, 6, 2, 80, true);
+  ODD_HEAD("odd-head", 257, 257, 6, 2, 80, true),
+  /** decode-32k-gqa with bf16 K/V: half the bytes. */
+  DECODE_32K_GQA_BF16("decode-32k-gqa-bf16", DECODE_32K_GQA, KvStorage.BF16),
+  /** decode-32k-gqa with f16 K/V. */
+  DECODE_32K_GQA_F16("decode-32k-gqa-f16", DECODE_32K_GQA, KvStorage.F16),
+  /** decode-32k-gqa with int8 K/V and a scale per row: a quarter of the bytes. */
+  DECODE_32K_GQA_INT8("decode-32k-gqa-int8", DECODE_32K_GQA, KvStorage.INT8),
+  /** decode-32k-gqa over a head-major fp32 view, {@code [kvHeads][kvLen][headDim]}. */
+  DECODE_32K_GQA_HEADMAJOR("decode-32k-gqa-headmajor", DECODE_32K_GQA, KvStorage.HEAD_MAJOR),
+  /** decode-32k-gqa over a paged bf16 cache: 16-token blocks, a shuffled block table. */
+  DECODE_32K_GQA_PAGED("decode-32k-gqa-paged", DECODE_32K_GQA, KvStorage.PAGED_BF16),
+  /** prefill-2k-causal with bf16 K/V. */
+  PREFILL_2K_CAUSAL_BF16("prefill-2k-causal-bf16", PREFILL_2K_CAUSAL, KvStorage.BF16);
+
+  /** How a shape's K and V are stored. */
+  public enum KvStorage {
+    /** Token-major fp32 {@code float[]}s, through the array overload. */
+    ARRAYS(4),
+    /** Token-major bf16 {@code short[]}s. */
+    BF16(2),
+    /** Token-major f16 {@code short[]}s. */
+    F16(2),
+    /** Token-major int8 {@code byte[]}s with one fp32 scale per (token, head) row. */
+    INT8(1),
+    /** A head-major fp32 {@code float[]}. */
+    HEAD_MAJOR(4),
+    /** bf16 in a pool of 16-token blocks (token-major within a block) read through a shuffled table. */
+    PAGED_BF16(2);
+
+    private final int bytes;
+
+    KvStorage(int bytes) {
+      this.bytes = bytes;
+    }
+
+    /** @return bytes per stored element */
+    public int bytes() {
+      return bytes;
+    }
+  }
 
   private final String id;
   private final int qLen;
@@ -30,8 +71,19 @@ public enum Shape {
   private final int kvHeads;
   private final int headDim;
   private final boolean causal;
+  private final KvStorage storage;
+
+  Shape(String id, Shape base, KvStorage storage) {
+    this(id, base.qLen, base.kvLen, base.queryHeads, base.kvHeads, base.headDim, base.causal, storage);
+  }
 
   Shape(String id, int qLen, int kvLen, int queryHeads, int kvHeads, int headDim, boolean causal) {
+    this(id, qLen, kvLen, queryHeads, kvHeads, headDim, causal, KvStorage.ARRAYS);
+  }
+
+  Shape(String id, int qLen, int kvLen, int queryHeads, int kvHeads, int headDim, boolean causal,
+      KvStorage storage) {
+    this.storage = storage;
     this.id = id;
     this.qLen = qLen;
     this.kvLen = kvLen;
@@ -101,6 +153,11 @@ public enum Shape {
     return causal;
   }
 
+  /** @return how K and V are stored */
+  public KvStorage storage() {
+    return storage;
+  }
+
   /** @return whether this is a single-query decode step, where K/V bandwidth is the limit */
   public boolean decode() {
     return qLen == 1;
@@ -133,9 +190,13 @@ public enum Shape {
     return 4.0 * headDim * queryHeads * visiblePairs();
   }
 
-  /** @return bytes of K and V together: {@code 2·kvLen·kvHeads·headDim·4} */
+  /**
+   * @return bytes of K and V together as stored: {@code 2·kvLen·kvHeads·headDim·bytes}, plus for int8
+   *     {@code 2·kvLen·kvHeads·4} bytes of scales
+   */
   public long kvBytes() {
-    return 2L * kvLen * kvHeads * headDim * Float.BYTES;
+    long scales = storage == KvStorage.INT8 ? 2L * kvLen * kvHeads * Float.BYTES : 0;
+    return 2L * kvLen * kvHeads * headDim * storage.bytes() + scales;
   }
 
   @Override

@@ -67,8 +67,8 @@ class BenchmarkSetupTest {
     int dim = shape.headDim();
     int keys = shape.causal() ? i + shape.kvLen() - shape.qLen() + 1 : shape.kvLen();
     float[] q = Arrays.copyOfRange(p.q(), i * heads * dim, (i + 1) * heads * dim);
-    ReferenceAttention.Result ref = ReferenceAttention.attend(spec.withCausal(false), 1, keys, q, p.k(),
-        p.v(), null);
+    ReferenceAttention.Result ref = ReferenceAttention.attend(spec.withCausal(false), 1, keys, q,
+        p.kStored(), p.vStored(), null);
     for (int h = 0; h < heads; h++) {
       ReferenceAttention.Row row = ref.row(0, h);
       for (int d = 0; d < dim; d++) {
@@ -115,7 +115,13 @@ class BenchmarkSetupTest {
     }
     assertEquals(visible, shape.visiblePairs());
     assertEquals(4.0 * shape.headDim() * shape.queryHeads() * visible, shape.flops());
-    assertEquals(2L * shape.kvLen() * shape.kvHeads() * shape.headDim() * 4, shape.kvBytes());
+    long elements = 2L * shape.kvLen() * shape.kvHeads() * shape.headDim();
+    long bytes = switch (shape.storage()) {
+      case ARRAYS, HEAD_MAJOR -> elements * 4;
+      case BF16, F16, PAGED_BF16 -> elements * 2;
+      case INT8 -> elements + 2L * shape.kvLen() * shape.kvHeads() * 4;
+    };
+    assertEquals(bytes, shape.kvBytes());
   }
 
   @Test

@@ -114,6 +114,110 @@ public interface AttentionKernel {
   }
 
   /**
+   * Computes attention as the array overload does, reading keys and values where an engine keeps them: any
+   * {@link KvType}, layout or paging a {@link KvTensor} describes. The kernel widens 16- and 8-bit elements
+   * to fp32 as it reads them and accumulates in fp32, so the result is what the array overload computes on
+   * the widened values ({@link KvTensor#get}), within the same error bound. Reads the first {@code kvLen}
+   * tokens of each tensor; {@code q}, {@code mask} and {@code out} are as in the array overload.
+   *
+   * <p>Checked before anything is written, in addition to the array overload's checks: each tensor's
+   * {@code kvHeads} and {@code headDim} equal the spec's, {@code kvLen <= tokens()}, the block table entries
+   * of the blocks the call reads lie in the pool, the segments are alive and readable by the calling thread,
+   * and {@code out} is not a tensor's storage. The default implementation, for kernels other than this
+   * library's, copies the widened values into new token-major arrays and calls the array overload.
+   *
+   * @param spec heads, head width, scale and causality
+   * @param qLen number of query rows, at least 1
+   * @param kvLen number of keys and values to read, 1 to {@code k.tokens()} and {@code v.tokens()}
+   * @param q queries, {@code [qLen][queryHeads][headDim]}
+   * @param k keys
+   * @param v values
+   * @param mask {@code null} or an additive mask {@code [qLen][kvLen]}
+   * @param out output, {@code [qLen][queryHeads][headDim]}
+   * @throws NullPointerException if an argument other than {@code mask} is null
+   * @throws IllegalArgumentException if a size does not match, a block table entry is outside its pool, or
+   *     {@code out} is an input's storage; the message names the argument
+   * @throws IllegalStateException if a tensor's segment belongs to a closed arena
+   * @throws WrongThreadException if a tensor's segment is confined to another thread
+   */
+  default void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, KvTensor k, KvTensor v, float[] mask,
+      float[] out) {
+    attend(spec, qLen, kvLen, q, k, v, mask, out, Parallelism.single());
+  }
+
+  /**
+   * Computes attention over K/V tensors as
+   * {@link #attend(AttentionSpec, int, int, float[], KvTensor, KvTensor, float[], float[])} does, on the
+   * threads of {@code parallelism}; bitwise the same for every thread count.
+   *
+   * @param spec heads, head width, scale and causality
+   * @param qLen number of query rows, at least 1
+   * @param kvLen number of keys and values to read
+   * @param q queries, {@code [qLen][queryHeads][headDim]}
+   * @param k keys
+   * @param v values
+   * @param mask {@code null} or an additive mask {@code [qLen][kvLen]}
+   * @param out output, {@code [qLen][queryHeads][headDim]}
+   * @param parallelism the threads to use
+   * @throws NullPointerException as the single-threaded overload, or if {@code parallelism} is null
+   * @throws IllegalArgumentException as the single-threaded overload, or if a segment is confined to the
+   *     calling thread and {@code parallelism} has more than one thread
+   * @throws IllegalStateException as the single-threaded overload, or if {@code parallelism} is closed
+   * @throws WrongThreadException as the single-threaded overload
+   */
+  default void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, KvTensor k, KvTensor v, float[] mask,
+      float[] out, Parallelism parallelism) {
+    Objects.requireNonNull(k, "k must not be null");
+    Objects.requireNonNull(v, "v must not be null");
+    Objects.requireNonNull(spec, "spec must not be null");
+    attend(spec, qLen, kvLen, q, widened(k, kvLen, spec, "k"), widened(v, kvLen, spec, "v"), mask, out,
+        parallelism);
+  }
+
+  /**
+   * Computes attention for every sequence of {@code batch}, as a call of each alone would
+   * ({@link #attend(AttentionSpec, int, int, float[], KvTensor, KvTensor, float[], float[], Parallelism)}),
+   * with the work items of all of them run together on the threads of {@code parallelism}: a server decoding
+   * many sequences keeps every thread busy. Each sequence's output is bitwise the same as a call of it alone
+   * would give, for every thread count. Every sequence is checked before anything is written (messages start
+   * with {@code "sequence i: "}); no sequence's output may be another's output or input. An empty batch does
+   * nothing. The default implementation, for kernels other than this library's, checks nothing itself and
+   * calls the single-sequence overload for each in turn.
+   *
+   * @param spec heads, head width, scale and causality, shared by every sequence
+   * @param batch the sequences
+   * @param parallelism the threads to use
+   * @throws NullPointerException if an argument, or one of a sequence's, is null
+   * @throws IllegalArgumentException if a sequence's arguments are invalid (as the single-sequence overload
+   *     says), or outputs overlap
+   * @throws IllegalStateException as the single-sequence overload, or if {@code parallelism} is closed
+   * @throws WrongThreadException as the single-sequence overload
+   */
+  default void attend(AttentionSpec spec, AttentionBatch batch, Parallelism parallelism) {
+    Objects.requireNonNull(batch, "batch must not be null");
+    for (int s = 0; s < batch.size(); s++) {
+      attend(spec, batch.qLen(s), batch.kvLen(s), batch.q(s), batch.k(s), batch.v(s), batch.mask(s),
+          batch.out(s), parallelism);
+    }
+  }
+
+  private static float[] widened(KvTensor t, int kvLen, AttentionSpec spec, String name) {
+    if (t.kvHeads() != spec.kvHeads() || t.headDim() != spec.headDim() || kvLen <= 0 || kvLen > t.tokens()) {
+      throw new IllegalArgumentException(name + " (" + t + ") does not match the spec " + spec + " and kvLen="
+          + kvLen);
+    }
+    float[] a = new float[Math.multiplyExact(Math.multiplyExact(kvLen, t.kvHeads()), t.headDim())];
+    for (int j = 0, i = 0; j < kvLen; j++) {
+      for (int h = 0; h < t.kvHeads(); h++) {
+        for (int d = 0; d < t.headDim(); d++) {
+          a[i++] = t.get(j, h, d);
+        }
+      }
+    }
+    return a;
+  }
+
+  /**
    * A short name of this backend, for logs and reports: {@code "scalar"}, or {@code "vector-512"} and the
    * like, where the number is the SIMD width in bits.
    *

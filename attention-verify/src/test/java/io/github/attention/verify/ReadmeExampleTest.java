@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
+import io.github.attention.kernel.KvTensor;
 import io.github.attention.kernel.Parallelism;
 import io.github.attention.layer.KvCache;
 import io.github.attention.layer.MultiHeadAttention;
@@ -15,6 +16,85 @@ import org.junit.jupiter.api.Test;
  * and {@code end} markers is meant to be pasted into the README verbatim (minus the indentation).
  */
 class ReadmeExampleTest {
+
+  /** The README's "K and V where the engine keeps them" snippets, then checked against the reference. */
+  @Test
+  void kvStorage() {
+    SplittableRandom random = new SplittableRandom(11);
+    // ---- README example "head-major bf16": begin ----
+    // An engine's cache, ONNX Runtime style: head-major [kvHeads][maxLen][headDim], bf16, allocated once
+    // for the maximal length; the first kvLen tokens are filled.
+    AttentionSpec spec = AttentionSpec.of(32, 8, 128);
+    int maxLen = 4096;
+    short[] keyCache = new short[spec.kvHeads() * maxLen * spec.headDim()];
+    short[] valueCache = new short[keyCache.length];
+    KvTensor k = KvTensor.bf16(keyCache, maxLen, spec.kvHeads(), spec.headDim()).headMajor();
+    KvTensor v = KvTensor.bf16(valueCache, maxLen, spec.kvHeads(), spec.headDim()).headMajor();
+    // (make the views once; the engine writes new tokens into keyCache and valueCache as it goes)
+    // ---- README example "head-major bf16": end ----
+    int kvLen = 300;
+    for (int i = 0; i < keyCache.length; i++) {
+      keyCache[i] = Storage.bf16(Problems.symmetric(random, 1));
+      valueCache[i] = Storage.bf16(Problems.symmetric(random, 1));
+    }
+    float[] q = new float[spec.queryHeads() * spec.headDim()];
+    for (int x = 0; x < q.length; x++) {
+      q[x] = Problems.symmetric(random, 1);
+    }
+    float[] out = new float[q.length];
+    AttentionKernel kernel = AttentionKernel.best();
+    // ---- README example "head-major bf16 call": begin ----
+    kernel.attend(spec, 1, kvLen, q, k, v, null, out);  // one decoding step over the first kvLen tokens
+    // ---- README example "head-major bf16 call": end ----
+    int heads = spec.kvHeads();
+    int dim = spec.headDim();
+    assertMatchesReference(kernel, spec, kvLen, q, out, (t, h, d, cache) ->
+        Float.intBitsToFloat((cache ? keyCache : valueCache)[(h * maxLen + t) * dim + d] << 16));
+
+    // ---- README example "paged": begin ----
+    // A vLLM-style paged cache: one pool of 16-token blocks [blocks·16][kvHeads][headDim], and per
+    // sequence a block table: token t is token t % 16 of pool block table[t / 16].
+    int blockTokens = 16;
+    int poolBlocks = 1024;
+    float[] keyPool = new float[poolBlocks * blockTokens * spec.kvHeads() * spec.headDim()];
+    float[] valuePool = new float[keyPool.length];
+    int[] table = {7, 3, 12, 0};  // this sequence's blocks: up to 64 tokens; grow it as the sequence grows
+    KvTensor pagedK = KvTensor.paged(
+        KvTensor.of(keyPool, poolBlocks * blockTokens, spec.kvHeads(), spec.headDim()), blockTokens, table);
+    KvTensor pagedV = KvTensor.paged(
+        KvTensor.of(valuePool, poolBlocks * blockTokens, spec.kvHeads(), spec.headDim()), blockTokens, table);
+    kernel.attend(spec, 1, 50, q, pagedK, pagedV, null, out);  // 50 tokens: blocks 7, 3, 12, 0
+    // ---- README example "paged": end ----
+    for (int i = 0; i < 13 * blockTokens * spec.kvHeads() * spec.headDim(); i++) {
+      keyPool[i] = Problems.symmetric(random, 1);
+      valuePool[i] = Problems.symmetric(random, 1);
+    }
+    kernel.attend(spec, 1, 50, q, pagedK, pagedV, null, out);
+    assertMatchesReference(kernel, spec, 50, q, out, (t, h, d, keys) ->
+        (keys ? keyPool : valuePool)[((table[t / 16] * 16 + t % 16) * heads + h) * dim + d]);
+  }
+
+  /** Element (t, h, d) of the keys ({@code keys}) or values, read by the test's own index arithmetic. */
+  @FunctionalInterface
+  private interface Element {
+    float at(int t, int h, int d, boolean keys);
+  }
+
+  private static void assertMatchesReference(AttentionKernel kernel, AttentionSpec spec, int kvLen, float[] q,
+      float[] out, Element element) {
+    float[] kf = new float[kvLen * spec.kvHeads() * spec.headDim()];
+    float[] vf = new float[kf.length];
+    for (int t = 0, x = 0; t < kvLen; t++) {
+      for (int h = 0; h < spec.kvHeads(); h++) {
+        for (int d = 0; d < spec.headDim(); d++, x++) {
+          kf[x] = element.at(t, h, d, true);
+          vf[x] = element.at(t, h, d, false);
+        }
+      }
+    }
+    Problem p = new Problem(spec, 1, kvLen, q, kf, vf, null, 0, "README storage example");
+    Agreement.assertWithinBound(kernel.name(), p, out, p.reference(), null);
+  }
 
   /** The README's "Using it" snippet, then the same calls on random data checked against the reference. */
   @Test

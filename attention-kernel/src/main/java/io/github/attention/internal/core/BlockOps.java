@@ -1,5 +1,8 @@
 package io.github.attention.internal.core;
 
+import io.github.attention.kernel.KvType;
+import java.lang.foreign.MemorySegment;
+
 /**
  * The leaf operations of {@link BlockedAttention}, one backend's arithmetic on one block of keys: a flat
  * interface of complete operations (as Lucene's {@code VectorUtilSupport}), with no algorithm in it. The
@@ -50,6 +53,18 @@ public interface BlockOps {
    */
   void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride, float[] dst,
       int dstOffset);
+
+  /**
+   * Widens tokens {@code j < n} of {@code heads} consecutive heads from a segment, as {@link #pack} copies
+   * floats: element {@code d} of token {@code j}, head {@code h} is element
+   * {@code index + j·tokenStride + h·headDim + d} of {@code src} (elements of {@code type}, native byte
+   * order), written as fp32 to {@code dst[dstOffset + (h·KEY_BLOCK + j)·stride + d]}, zero-padded from
+   * {@code headDim} to {@code stride}; an {@link KvType#INT8} row is multiplied by
+   * {@code scales[h·KEY_BLOCK + j]} ({@code scales} is ignored for other types). Each value is exactly
+   * {@link KvType#widen} of its element.
+   */
+  void widen(MemorySegment src, KvType type, long index, long tokenStride, int n, int heads, int headDim,
+      float[] scales, int stride, float[] dst, int dstOffset);
 
   /**
    * Transposes keys {@code j < n}, {@code keys[offset + j·stride + d]}, into

@@ -6,7 +6,7 @@ import io.github.attention.kernel.AttentionSpec;
 /**
  * One attention call in progress: the caller's checked arguments and the call's {@link Plan}, read by every
  * thread that runs one of its items. Each thread's {@link Workspace} keeps one, reused from call to call;
- * {@link #close} drops the references to the caller's arrays.
+ * {@link #close} drops the references to the caller's arrays and segments.
  */
 final class Call implements Work {
 
@@ -18,15 +18,31 @@ final class Call implements Work {
   int qLen;
   int kvLen;
   float[] q;
-  float[] k;
-  float[] v;
+  /** Where the keys and values are: a tensor's source, or {@link #ownK} / {@link #ownV}. */
+  KvSource k;
+  KvSource v;
+  /** Sources this call points at the caller's token-major arrays (the {@code float[]} overloads). */
+  private final KvSource ownK = new KvSource();
+  private final KvSource ownV = new KvSource();
   float[] mask;
   float[] out;
   /** The split call's partial results (in the caller's workspace). */
   Partials partials;
 
-  void open(BlockedAttention kernel, Plan plan, long id, int qLen, int kvLen, float[] q, float[] k, float[] v,
-      float[] mask, float[] out, Partials partials) {
+  /** @return this call's own source of keys, pointed at {@code k} ({@code [kvLen][kvHeads][headDim]}) */
+  KvSource ownKeys(float[] k, int kvLen, AttentionSpec spec) {
+    ownK.tokenMajor(k, kvLen, spec.kvHeads(), spec.headDim());
+    return ownK;
+  }
+
+  /** @return this call's own source of values, pointed at {@code v} */
+  KvSource ownValues(float[] v, int kvLen, AttentionSpec spec) {
+    ownV.tokenMajor(v, kvLen, spec.kvHeads(), spec.headDim());
+    return ownV;
+  }
+
+  void open(BlockedAttention kernel, Plan plan, long id, int qLen, int kvLen, float[] q, KvSource k,
+      KvSource v, float[] mask, float[] out, Partials partials) {
     this.kernel = kernel;
     this.plan = plan;
     this.id = id;
@@ -41,19 +57,6 @@ final class Call implements Work {
     this.partials = partials;
   }
 
-  /**
-   * Elements from one token's key (or value) to the next token's: the caller's arrays are token-major,
-   * {@code [kvLen][kvHeads][headDim]}. (Where strided and head-major layouts will be described.)
-   */
-  int tokenStride() {
-    return spec.kvHeads() * spec.headDim();
-  }
-
-  /** @return where the key (or value) of token {@code token}, KV head {@code head} starts in {@code k} ({@code v}) */
-  int kvOffset(int token, int head) {
-    return token * tokenStride() + head * spec.headDim();
-  }
-
   @Override
   public void run(int item) {
     kernel.run(this, plan.items().get(item), Workspace.current());
@@ -66,6 +69,8 @@ final class Call implements Work {
     q = null;
     k = null;
     v = null;
+    ownK.release();
+    ownV.release();
     mask = null;
     out = null;
     partials = null;

@@ -1,6 +1,8 @@
 package io.github.attention.internal.core;
 
+import io.github.attention.kernel.AttentionBatch;
 import io.github.attention.kernel.AttentionSpec;
+import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
 /** Argument validation shared by every backend: everything is checked before anything is written. */
@@ -15,12 +17,7 @@ final class Checks {
     Objects.requireNonNull(k, "k must not be null");
     Objects.requireNonNull(v, "v must not be null");
     Objects.requireNonNull(out, "out must not be null");
-    if (qLen <= 0) {
-      throw new IllegalArgumentException("qLen must be positive, got " + qLen);
-    }
-    if (kvLen <= 0) {
-      throw new IllegalArgumentException("kvLen must be positive, got " + kvLen);
-    }
+    lengths(qLen, kvLen);
     // Sizes as long: a shape may overflow int. Messages are built only on failure (no garbage per call).
     int queryHeads = spec.queryHeads();
     int kvHeads = spec.kvHeads();
@@ -39,6 +36,138 @@ final class Checks {
     notSameArray(out, k, "k");
     notSameArray(out, v, "v");
     notSameArray(out, mask, "mask");
+  }
+
+  /**
+   * The checks of a call on K/V tensors: {@code q}, {@code mask} and {@code out} as for arrays; each tensor's
+   * heads and width against the spec, {@code kvLen} against its tokens, its block table entries for the
+   * tokens the call reads, its segments alive and readable by the threads that will read them, and
+   * {@code out} not its storage.
+   */
+  static void attendArguments(AttentionSpec spec, int qLen, int kvLen, float[] q, KvSource k, KvSource v,
+      float[] mask, float[] out, int threads) {
+    Objects.requireNonNull(spec, "spec must not be null");
+    Objects.requireNonNull(q, "q must not be null");
+    Objects.requireNonNull(out, "out must not be null");
+    lengths(qLen, kvLen);
+    int queryHeads = spec.queryHeads();
+    int headDim = spec.headDim();
+    long qSize = (long) qLen * queryHeads * headDim;
+    long maskSize = (long) qLen * kvLen;
+    check("q", qSize, q.length, qLen, "qLen", queryHeads, "queryHeads", headDim);
+    tensor("k", "k's scales", k, spec, kvLen, threads);
+    tensor("v", "v's scales", v, spec, kvLen, threads);
+    if (mask != null && (maskSize > Integer.MAX_VALUE || mask.length < maskSize)) {
+      throw failure("mask", "[qLen=" + qLen + "][kvLen=" + kvLen + "]", maskSize, mask.length);
+    }
+    check("out", qSize, out.length, qLen, "qLen", queryHeads, "queryHeads", headDim);
+    notSameArray(out, q, "q");
+    notSameArray(out, mask, "mask");
+    if (k.storedIn(out)) {
+      throw new IllegalArgumentException("out must not be the storage of k");
+    }
+    if (v.storedIn(out)) {
+      throw new IllegalArgumentException("out must not be the storage of v");
+    }
+  }
+
+  /**
+   * Every sequence of a batch as {@link #attendArguments(AttentionSpec, int, int, float[], KvSource, KvSource,
+   * float[], float[], int)} checks a call, the message prefixed with the sequence's index; and no output is
+   * another sequence's output or input.
+   */
+  static void batchArguments(AttentionSpec spec, AttentionBatch batch, int threads) {
+    int n = batch.size();
+    for (int s = 0; s < n; s++) {
+      try {
+        Objects.requireNonNull(batch.k(s), "k must not be null");
+        Objects.requireNonNull(batch.v(s), "v must not be null");
+        attendArguments(spec, batch.qLen(s), batch.kvLen(s), batch.q(s), KvSources.of(batch.k(s)),
+            KvSources.of(batch.v(s)), batch.mask(s), batch.out(s), threads);
+      } catch (RuntimeException e) {
+        throw inSequence(s, e);
+      }
+    }
+    for (int s = 0; s < n; s++) {
+      float[] out = batch.out(s);
+      for (int t = 0; t < n; t++) {
+        if (t == s) {
+          continue;
+        }
+        // Messages are built only on failure: nothing is allocated per call.
+        if (out == batch.out(t)) {
+          throw new IllegalArgumentException("sequence " + s + ": out must not be sequence " + t + "'s out");
+        }
+        if (out == batch.q(t) || out == batch.mask(t) || KvSources.of(batch.k(t)).storedIn(out)
+            || KvSources.of(batch.v(t)).storedIn(out)) {
+          throw new IllegalArgumentException("sequence " + s + ": out must not be one of sequence " + t
+              + "'s inputs");
+        }
+      }
+    }
+  }
+
+  /** The same kind of exception, its message prefixed with the sequence. */
+  private static RuntimeException inSequence(int s, RuntimeException e) {
+    String message = "sequence " + s + ": " + e.getMessage();
+    return switch (e) {
+      case NullPointerException x -> (RuntimeException) new NullPointerException(message).initCause(e);
+      case WrongThreadException x -> new WrongThreadException(message, e);
+      case IllegalArgumentException x -> new IllegalArgumentException(message, e);
+      case IllegalStateException x -> new IllegalStateException(message, e);
+      default -> e;
+    };
+  }
+
+  private static void lengths(int qLen, int kvLen) {
+    if (qLen <= 0) {
+      throw new IllegalArgumentException("qLen must be positive, got " + qLen);
+    }
+    if (kvLen <= 0) {
+      throw new IllegalArgumentException("kvLen must be positive, got " + kvLen);
+    }
+  }
+
+  private static void tensor(String name, String scalesName, KvSource t, AttentionSpec spec, int kvLen,
+      int threads) {
+    if (t.kvHeads() != spec.kvHeads() || t.headDim() != spec.headDim()) {
+      throw new IllegalArgumentException(name + " has " + t.kvHeads() + " KV heads of width " + t.headDim()
+          + ", the spec " + spec.kvHeads() + " of width " + spec.headDim());
+    }
+    if (kvLen > t.tokens()) {
+      throw new IllegalArgumentException("kvLen=" + kvLen + " exceeds the " + t.tokens() + " tokens of " + name);
+    }
+    if (t.blockTokens != 0) {
+      int blocks = (kvLen + t.blockTokens - 1) / t.blockTokens;
+      int[] table = t.table;
+      for (int b = 0; b < blocks; b++) {
+        if (table[b] < 0 || table[b] >= t.poolBlocks) {
+          throw new IllegalArgumentException(name + "'s block table entry [" + b + "] = " + table[b]
+              + " is outside its pool of " + t.poolBlocks + " blocks");
+        }
+      }
+    }
+    segment(name, t.data, threads);
+    segment(scalesName, t.scales, threads);
+  }
+
+  /** A thread that never runs: a segment it may access is not confined to one thread. */
+  private static final Thread NOT_AN_OWNER = new Thread(() -> {});
+
+  private static void segment(String name, MemorySegment segment, int threads) {
+    if (segment == null) {
+      return;
+    }
+    if (!segment.scope().isAlive()) {
+      throw new IllegalStateException(name + ": its segment's arena is closed");
+    }
+    if (!segment.isAccessibleBy(Thread.currentThread())) {
+      throw new WrongThreadException(name + ": its segment is confined to another thread");
+    }
+    if (threads > 1 && !segment.isAccessibleBy(NOT_AN_OWNER)) {
+      throw new IllegalArgumentException(name + ": its segment is confined to the calling thread, and the "
+          + "call may run on " + threads + " threads; use a shared or global segment, or Parallelism.single()");
+    }
   }
 
   private static void check(String name, long expected, int actual, int tokens, String tokensName,

@@ -35,6 +35,8 @@ import java.util.Optional;
  * @param threads threads the call may use
  * @param paddedDim the head width rounded up to {@link BlockOps#dimStep()}: accumulator and packed rows
  * @param split the key chunks of a split call; empty if the call is not split
+ * @param inPlace whether the call's K and V can be read where they are ({@link KvSource#readsInPlace}):
+ *     otherwise few-row items widen them block by block, {@link KvAccess#PACKED_ROWS}
  * @param prepareHeads whether {@link QueryBlock}s read their KV head prepared once per thread (decided by
  *     the head's length, so part of what makes two calls' plans equal); their items then say
  *     {@link KvAccess#PREPARED_HEAD}, except for blocks of so few rows that they read in place
@@ -44,7 +46,7 @@ import java.util.Optional;
  * @param items the work items, in the order threads take them
  */
 record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedDim, Optional<KeyChunks> split,
-    boolean prepareHeads, int rowsPerItem, int headsPerItem, boolean packs, List<WorkItem> items) {
+    boolean inPlace, boolean prepareHeads, int rowsPerItem, int headsPerItem, boolean packs, List<WorkItem> items) {
 
   /** Rows (query rows × query heads of a group) per item when the group is not larger. */
   static final int ROW_TARGET = 128;
@@ -92,6 +94,15 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
    * @param recent the calling thread's recent plans, most recently used first ({@link #RECENT} of them)
    */
   static Plan of(BlockOps ops, AttentionSpec spec, int qLen, int kvLen, int threads, Plan[] recent) {
+    return of(ops, spec, qLen, kvLen, threads, true, recent);
+  }
+
+  /**
+   * As {@link #of(BlockOps, AttentionSpec, int, int, int, Plan[])}, for K and V that may not be readable in
+   * place.
+   */
+  static Plan of(BlockOps ops, AttentionSpec spec, int qLen, int kvLen, int threads, boolean inPlace,
+      Plan[] recent) {
     int group = spec.groupSize();
     int paddedDim = roundUp(spec.headDim(), ops.dimStep());
     boolean split = Blocking.splits(qLen, kvLen, spec.queryHeads(), paddedDim);
@@ -104,7 +115,8 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
     boolean prepare = !oneBlock && keyBlocks * Blocking.KEY_BLOCK * paddedDim <= PREPARED_LIMIT;
     for (int i = 0; i < recent.length; i++) {
       Plan p = recent[i];
-      if (p != null && p.ops == ops && p.qLen == qLen && p.threads == threads && p.prepareHeads == prepare
+      if (p != null && p.ops == ops && p.qLen == qLen && p.threads == threads && p.inPlace == inPlace
+          && p.prepareHeads == prepare
           && p.chunks() == chunks && (!split || p.split.get().keys() == chunkKeys) && p.spec.equals(spec)) {
         System.arraycopy(recent, 0, recent, 1, i);
         recent[0] = p;
@@ -112,14 +124,14 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
       }
     }
     Optional<KeyChunks> chunking = split ? Optional.of(new KeyChunks(chunkKeys, chunks)) : Optional.empty();
-    Plan plan = build(ops, spec, qLen, threads, paddedDim, chunking, prepare, queryRows);
+    Plan plan = build(ops, spec, qLen, threads, paddedDim, chunking, inPlace, prepare, queryRows);
     System.arraycopy(recent, 0, recent, 1, recent.length - 1);
     recent[0] = plan;
     return plan;
   }
 
   private static Plan build(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedDim,
-      Optional<KeyChunks> split, boolean prepare, int queryRows) {
+      Optional<KeyChunks> split, boolean inPlace, boolean prepare, int queryRows) {
     int group = spec.groupSize();
     int kvHeads = spec.kvHeads();
     List<WorkItem> items = new ArrayList<>();
@@ -129,32 +141,36 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
       // when the threads need more items, or when one block of all heads would not fit the scratch.
       int heads = threads == 1 || perHead >= 2 * threads ? kvHeads : 1;
       heads = (int) Math.max(1, Math.min(heads, PACKED_LIMIT / ((long) Blocking.KEY_BLOCK * paddedDim)));
-      KvAccess access = access(ops, qLen * group, spec.headDim(), false);
+      KvAccess access = access(ops, qLen * group, spec.headDim(), inPlace, false);
       for (int c = 0; c < perHead; c++) {
         for (int g0 = 0; g0 < kvHeads; g0 += heads) {
           int g1 = Math.min(kvHeads, g0 + heads);
           items.add(split.isEmpty() ? new HeadSweep(g0, g1, access) : new KeyChunk(c, g0, g1, access));
         }
       }
-      return new Plan(ops, spec, qLen, threads, paddedDim, split, false, qLen * group, heads,
+      return new Plan(ops, spec, qLen, threads, paddedDim, split, inPlace, false, qLen * group, heads,
           access != KvAccess.IN_PLACE, items);
     }
     boolean packs = false;
     for (int g = 0; g < kvHeads; g++) {
       for (int i0 = 0; i0 < qLen; i0 += queryRows) {
         int i1 = Math.min(qLen, i0 + queryRows);
-        KvAccess access = access(ops, (i1 - i0) * group, spec.headDim(), prepare);
+        KvAccess access = access(ops, (i1 - i0) * group, spec.headDim(), inPlace, prepare);
         packs |= access != KvAccess.IN_PLACE;
         items.add(new QueryBlock(g, i0, i1, access));
       }
     }
-    return new Plan(ops, spec, qLen, threads, paddedDim, split, prepare, queryRows * group, 1, packs, items);
+    return new Plan(ops, spec, qLen, threads, paddedDim, split, inPlace, prepare, queryRows * group, 1, packs,
+        items);
   }
 
-  /** Few rows read in place where the backend can; otherwise prepared per head if the plan does, else packed. */
-  private static KvAccess access(BlockOps ops, int rows, int headDim, boolean prepare) {
+  /**
+   * Few rows read in place where the backend can (from the caller's arrays if they can be, else from rows
+   * widened block by block); otherwise prepared per head if the plan does, else packed.
+   */
+  private static KvAccess access(BlockOps ops, int rows, int headDim, boolean inPlace, boolean prepare) {
     if (rows < FEW_ROWS && ops.readsInPlace(headDim)) {
-      return KvAccess.IN_PLACE;
+      return inPlace ? KvAccess.IN_PLACE : KvAccess.PACKED_ROWS;
     }
     return prepare ? KvAccess.PREPARED_HEAD : KvAccess.PACKED_BLOCK;
   }

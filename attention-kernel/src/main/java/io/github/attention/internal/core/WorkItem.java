@@ -14,6 +14,12 @@ sealed interface WorkItem {
      * block would not pay for copying it.
      */
     IN_PLACE,
+    /**
+     * Few rows, as {@link #IN_PLACE}, from storage that cannot be read in place (16- or 8-bit elements, a
+     * segment, pages smaller than a key block): each head's block is widened to fp32 rows in the workspace
+     * just before it is used, and scored and accumulated as in place.
+     */
+    PACKED_ROWS,
     /** From the item's KV head, transposed and packed once per thread for all its query blocks. */
     PREPARED_HEAD,
     /** Packed (and the keys transposed) block by block, for this item alone. */

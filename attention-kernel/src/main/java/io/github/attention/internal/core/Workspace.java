@@ -52,6 +52,8 @@ public final class Workspace {
   /** Plans of recent calls, most recently used first: a decoding loop's steps and a model's layers share them. */
   final Plan[] plans = new Plan[Plan.RECENT];
   final Partials partials = new Partials();
+  /** A batch's sequences (see {@link BatchCall}). */
+  final BatchCall batch = new BatchCall();
 
   // The work items this thread runs.
   final BlockRows blockRows = new BlockRows();
@@ -62,6 +64,8 @@ public final class Workspace {
   float[] preparedKeys = new float[0];
   float[] preparedValues = new float[0];
   float[] scores = new float[0];
+  /** The INT8 scales of a block's rows, {@code [head][KEY_BLOCK]}, as {@link BlockOps#widen} takes them. */
+  float[] rowScales = new float[0];
   /** Which call ({@link Call#id}, from 1) and KV head {@link #preparedKeys} and {@link #preparedValues} hold. */
   private long preparedCall;
   private int preparedHead;
@@ -137,6 +141,9 @@ public final class Workspace {
         values = new float[headCount * block * paddedDim];
       }
     }
+    if (rowScales.length < headCount * block) {
+      rowScales = new float[headCount * block];
+    }
     if (scores.length < rows * block) {
       scores = new float[rows * block];
     }
@@ -180,9 +187,14 @@ public final class Workspace {
 
   /** Sizes the partial results of split {@code plan}: one block per (chunk, KV head). */
   void ensurePartials(Plan plan) {
+    ensurePartials(partials, plan);
+  }
+
+  /** Sizes {@code p} for the partial results of split {@code plan}. */
+  static void ensurePartials(Partials p, Plan plan) {
     int kvHeads = plan.spec().kvHeads();
     int group = plan.spec().groupSize();
-    partials.ensure(plan.chunks() * kvHeads, plan.qLen() * group, plan.paddedDim());
+    p.ensure(plan.chunks() * kvHeads, plan.qLen() * group, plan.paddedDim());
   }
 
   /**

@@ -4,6 +4,9 @@ import static io.github.attention.kernel.Blocking.KEY_BLOCK;
 
 import io.github.attention.internal.core.BlockOps;
 import io.github.attention.internal.core.BlockRows;
+import io.github.attention.kernel.KvType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * The scalar {@link BlockOps}: plain Java loops in the same blocks and the same order of operations as the
@@ -51,6 +54,43 @@ final class ScalarBlockOps implements BlockOps {
       for (int h = 0; h < heads; h++) {
         int to = dstOffset + (h * KEY_BLOCK + j) * stride;
         System.arraycopy(src, offset + j * kvStride + h * headDim, dst, to, headDim);
+        for (int d = headDim; d < stride; d++) {
+          dst[to + d] = 0f;
+        }
+      }
+    }
+  }
+
+  @Override
+  public void widen(MemorySegment src, KvType type, long index, long tokenStride, int n, int heads,
+      int headDim, float[] scales, int stride, float[] dst, int dstOffset) {
+    for (int j = 0; j < n; j++) {
+      for (int h = 0; h < heads; h++) {
+        long from = index + j * tokenStride + (long) h * headDim;
+        int to = dstOffset + (h * KEY_BLOCK + j) * stride;
+        switch (type) {
+          case F32 -> {
+            for (int d = 0; d < headDim; d++) {
+              dst[to + d] = src.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, from + d);
+            }
+          }
+          case BF16 -> {
+            for (int d = 0; d < headDim; d++) {
+              dst[to + d] = Float.intBitsToFloat(src.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, from + d) << 16);
+            }
+          }
+          case F16 -> {
+            for (int d = 0; d < headDim; d++) {
+              dst[to + d] = Float.float16ToFloat(src.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, from + d));
+            }
+          }
+          case INT8 -> {
+            float scale = scales[h * KEY_BLOCK + j];
+            for (int d = 0; d < headDim; d++) {
+              dst[to + d] = (float) src.get(ValueLayout.JAVA_BYTE, from + d) * scale;
+            }
+          }
+        }
         for (int d = headDim; d < stride; d++) {
           dst[to + d] = 0f;
         }

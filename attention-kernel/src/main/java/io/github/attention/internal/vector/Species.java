@@ -2,6 +2,7 @@ package io.github.attention.internal.vector;
 
 import java.lang.System.Logger.Level;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -19,6 +20,14 @@ final class Species {
   static final VectorSpecies<Integer> I = F.withLanes(int.class);
   /** Floats per vector. */
   static final int L = F.length();
+  /** 16-bit lanes, as many as {@link #F} has: one load of bf16 or f16 widens to one float vector. */
+  static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * Short.SIZE));
+  /**
+   * Byte lanes, at least as many as {@link #F} has (exactly as many from 256-bit floats up; 8 for 128-bit
+   * floats, there being no 32-bit vectors): int8 rows are read {@code L} bytes at a time.
+   */
+  static final VectorSpecies<Byte> B =
+      VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * Byte.SIZE)));
 
   private Species() {}
 

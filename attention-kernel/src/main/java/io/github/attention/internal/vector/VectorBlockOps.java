@@ -7,6 +7,8 @@ import static io.github.attention.kernel.Blocking.KEY_BLOCK;
 
 import io.github.attention.internal.core.BlockOps;
 import io.github.attention.internal.core.BlockRows;
+import io.github.attention.kernel.KvType;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -313,6 +315,12 @@ final class VectorBlockOps implements BlockOps {
         }
       }
     }
+  }
+
+  @Override
+  public void widen(MemorySegment src, KvType type, long index, long tokenStride, int n, int heads,
+      int headDim, float[] scales, int stride, float[] dst, int dstOffset) {
+    VectorWiden.rows(src, type, index, tokenStride, n, heads, headDim, scales, stride, dst, dstOffset);
   }
 
   /**

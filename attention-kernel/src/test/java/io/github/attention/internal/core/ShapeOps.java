@@ -24,6 +24,12 @@ record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple) imp
   }
 
   @Override
+  public void widen(java.lang.foreign.MemorySegment src, io.github.attention.kernel.KvType type, long index,
+      long tokenStride, int n, int heads, int headDim, float[] scales, int stride, float[] dst, int dstOffset) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
   public void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride, float[] dst,
       int dstOffset) {
     throw new UnsupportedOperationException();

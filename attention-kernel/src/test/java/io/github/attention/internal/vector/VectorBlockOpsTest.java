@@ -73,10 +73,13 @@ class VectorBlockOpsTest {
   /** Weights whose padded copy would not fit in an array are refused, naming them, before any copy. */
   @Test
   void weightsTooLargeOncePaddedAreRefused() {
-    int out = Integer.MAX_VALUE - 20;
+    // One column past the last whole panel that fits in an int: padding it adds a panel past MAX_VALUE.
+    int nr = 4 * L;
+    int out = Integer.MAX_VALUE / nr * nr + 1;
+    long padded = (Integer.MAX_VALUE / nr + 1L) * nr;
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> VectorBackend.INSTANCE.linearMap("queryWeights (Wq)", new float[1], null, out, 1));
-    assertEquals("queryWeights (Wq) of [" + out + "][1] is too large: padded to " + (Integer.MAX_VALUE + 1L)
+    assertEquals("queryWeights (Wq) of [" + out + "][1] is too large: padded to " + padded
         + " elements, more than a Java array can hold", e.getMessage());
   }
 

@@ -1,0 +1,195 @@
+package io.github.attention.internal.vector;
+
+import static io.github.attention.internal.vector.Species.B;
+import static io.github.attention.internal.vector.Species.F;
+import static io.github.attention.internal.vector.Species.I;
+import static io.github.attention.internal.vector.Species.L;
+import static io.github.attention.internal.vector.Species.S;
+import static io.github.attention.kernel.Blocking.KEY_BLOCK;
+
+import io.github.attention.kernel.KvType;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Rows of 16- and 8-bit (and segment fp32) K/V elements widened to fp32 vectors, L elements per load, with
+ * integer lane operations only: the JDK 25 Vector API has no half-float conversion. Each conversion is exact
+ * (the value {@link KvType#widen} gives, bit for bit); {@code VectorWidenTest} checks all 65,536 patterns.
+ *
+ * <ul>
+ *   <li>bf16: sign-extend the 16 bits to int lanes and shift left 16 (the bits shifted out are the sign
+ *       extension's).
+ *   <li>f16: with {@code em} the 15 bits below the sign, a normal number is {@code (em << 13) + (112 << 23)}
+ *       (exponent rebiased from 15 to 127); a subnormal or zero ({@code em < 0x400}) is {@code em · 2^-24},
+ *       exact in fp32 from an int conversion (no denormal arithmetic, which some cores microcode); infinity
+ *       ({@code em == 0x7C00}) is {@code 0x7F800000}; a NaN keeps its significand under an all-ones
+ *       exponent, made quiet if {@link Float#float16ToFloat} makes it quiet on this JVM; the sign is or-ed
+ *       back in.
+ *   <li>int8: {@code B2F} conversion, times the row's scale.
+ * </ul>
+ */
+final class VectorWiden {
+
+  private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+  /** The first L byte lanes, when the byte species has more (128-bit floats). */
+  private static final VectorMask<Byte> BYTES_OF_ONE_VECTOR = B.indexInRange(0, L);
+  private static final boolean BYTE_LANES_MATCH = B.length() == L;
+  /**
+   * The exponent (and quiet bit) of an f16 NaN widened as {@link Float#float16ToFloat} widens it on this JVM:
+   * its Java code keeps a signaling NaN signaling, its x86 intrinsic ({@code vcvtph2ps}, also used by the
+   * interpreter) makes it quiet. Matching it keeps the conversion exact everywhere.
+   */
+  private static final int NAN_EXPONENT =
+      0x7F800000 | Float.floatToRawIntBits(Float.float16ToFloat((short) 0x7C01)) & 0x00400000;
+
+  private VectorWiden() {}
+
+  static void rows(MemorySegment src, KvType type, long index, long tokenStride, int n, int heads,
+      int headDim, float[] scales, int stride, float[] dst, int dstOffset) {
+    // One loop per type, chosen once: each stays small enough for the JIT to inline its loads' checks.
+    switch (type) {
+      case F32 -> f32Rows(src, index, tokenStride, n, heads, headDim, stride, dst, dstOffset);
+      case BF16 -> bf16Rows(src, index, tokenStride, n, heads, headDim, stride, dst, dstOffset);
+      case F16 -> f16Rows(src, index, tokenStride, n, heads, headDim, stride, dst, dstOffset);
+      case INT8 -> int8Rows(src, index, tokenStride, n, heads, headDim, scales, stride, dst, dstOffset);
+    }
+  }
+
+  private static void f32Rows(MemorySegment src, long index, long tokenStride, int n, int heads, int headDim,
+      int stride, float[] dst, int dstOffset) {
+    int full = headDim & -L;
+    for (int j = 0; j < n; j++) {
+      for (int h = 0; h < heads; h++) {
+        int to = dstOffset + (h * KEY_BLOCK + j) * stride;
+        f32Row(src, index + j * tokenStride + (long) h * headDim, full, headDim, dst, to);
+        pad(headDim, stride, dst, to);
+      }
+    }
+  }
+
+  private static void bf16Rows(MemorySegment src, long index, long tokenStride, int n, int heads, int headDim,
+      int stride, float[] dst, int dstOffset) {
+    int full = headDim & -L;
+    for (int j = 0; j < n; j++) {
+      for (int h = 0; h < heads; h++) {
+        int to = dstOffset + (h * KEY_BLOCK + j) * stride;
+        bf16Row(src, index + j * tokenStride + (long) h * headDim, full, headDim, dst, to);
+        pad(headDim, stride, dst, to);
+      }
+    }
+  }
+
+  private static void f16Rows(MemorySegment src, long index, long tokenStride, int n, int heads, int headDim,
+      int stride, float[] dst, int dstOffset) {
+    int full = headDim & -L;
+    for (int j = 0; j < n; j++) {
+      for (int h = 0; h < heads; h++) {
+        int to = dstOffset + (h * KEY_BLOCK + j) * stride;
+        f16Row(src, index + j * tokenStride + (long) h * headDim, full, headDim, dst, to);
+        pad(headDim, stride, dst, to);
+      }
+    }
+  }
+
+  private static void int8Rows(MemorySegment src, long index, long tokenStride, int n, int heads, int headDim,
+      float[] scales, int stride, float[] dst, int dstOffset) {
+    int full = headDim & -L;
+    for (int j = 0; j < n; j++) {
+      for (int h = 0; h < heads; h++) {
+        int to = dstOffset + (h * KEY_BLOCK + j) * stride;
+        int8Row(src, index + j * tokenStride + (long) h * headDim, full, headDim, scales[h * KEY_BLOCK + j],
+            dst, to);
+        pad(headDim, stride, dst, to);
+      }
+    }
+  }
+
+  /** Zeros from the next multiple of L on (a row's tail already wrote zeros up to it). */
+  private static void pad(int headDim, int stride, float[] dst, int to) {
+    for (int d = (headDim + L - 1) & -L; d < stride; d += L) {
+      FloatVector.zero(F).intoArray(dst, to + d);
+    }
+  }
+
+  private static void f32Row(MemorySegment src, long from, int full, int headDim, float[] dst, int to) {
+    long at = from * Float.BYTES;
+    for (int d = 0; d < full; d += L) {
+      FloatVector.fromMemorySegment(F, src, at + (long) d * Float.BYTES, ORDER).intoArray(dst, to + d);
+    }
+    if (full < headDim) {
+      VectorMask<Float> tail = F.indexInRange(0, headDim - full);
+      FloatVector.fromMemorySegment(F, src, at + (long) full * Float.BYTES, ORDER, tail)
+          .intoArray(dst, to + full);
+    }
+  }
+
+  private static void bf16Row(MemorySegment src, long from, int full, int headDim, float[] dst, int to) {
+    long at = from * Short.BYTES;
+    for (int d = 0; d < full; d += L) {
+      bf16(ShortVector.fromMemorySegment(S, src, at + (long) d * Short.BYTES, ORDER)).intoArray(dst, to + d);
+    }
+    if (full < headDim) {
+      VectorMask<Short> tail = S.indexInRange(0, headDim - full);
+      bf16(ShortVector.fromMemorySegment(S, src, at + (long) full * Short.BYTES, ORDER, tail))
+          .intoArray(dst, to + full);
+    }
+  }
+
+  private static void f16Row(MemorySegment src, long from, int full, int headDim, float[] dst, int to) {
+    long at = from * Short.BYTES;
+    for (int d = 0; d < full; d += L) {
+      f16(ShortVector.fromMemorySegment(S, src, at + (long) d * Short.BYTES, ORDER)).intoArray(dst, to + d);
+    }
+    if (full < headDim) {
+      VectorMask<Short> tail = S.indexInRange(0, headDim - full);
+      f16(ShortVector.fromMemorySegment(S, src, at + (long) full * Short.BYTES, ORDER, tail))
+          .intoArray(dst, to + full);
+    }
+  }
+
+  private static void int8Row(MemorySegment src, long from, int full, int headDim, float scale, float[] dst,
+      int to) {
+    for (int d = 0; d < full; d += L) {
+      ByteVector q = BYTE_LANES_MATCH
+          ? ByteVector.fromMemorySegment(B, src, from + d, ORDER)
+          : ByteVector.fromMemorySegment(B, src, from + d, ORDER, BYTES_OF_ONE_VECTOR);
+      int8(q, scale).intoArray(dst, to + d);
+    }
+    if (full < headDim) {
+      int rest = headDim - full;
+      ByteVector q = ByteVector.fromMemorySegment(B, src, from + full, ORDER, B.indexInRange(0, rest));
+      // Lanes past the row read as zero, but 0 · scale is NaN for an infinite or NaN scale: keep them zero.
+      int8(q, scale).blend(0f, F.indexInRange(0, rest).not()).intoArray(dst, to + full);
+    }
+  }
+
+  /** bf16 lanes to fp32: the bits, shifted into the upper half. */
+  static FloatVector bf16(ShortVector bits) {
+    IntVector wide = (IntVector) bits.convertShape(VectorOperators.S2I, I, 0);
+    return wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+  }
+
+  /** f16 lanes to fp32, exactly (see the class comment). */
+  static FloatVector f16(ShortVector bits) {
+    IntVector h = (IntVector) bits.convertShape(VectorOperators.S2I, I, 0);
+    IntVector em = h.and(0x7FFF);
+    IntVector shifted = em.lanewise(VectorOperators.LSHL, 13);
+    IntVector normal = shifted.add(112 << 23);
+    IntVector small = ((FloatVector) em.convert(VectorOperators.I2F, 0)).mul(0x1p-24f).reinterpretAsInts();
+    IntVector magnitude = normal.blend(small, em.compare(VectorOperators.LT, 0x400))
+        .blend(shifted.or(0x7F800000), em.compare(VectorOperators.EQ, 0x7C00))
+        .blend(shifted.or(NAN_EXPONENT), em.compare(VectorOperators.GT, 0x7C00));
+    return magnitude.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+  }
+
+  /** int8 lanes (the first L) to fp32, times {@code scale}. */
+  static FloatVector int8(ByteVector q, float scale) {
+    return ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale);
+  }
+}

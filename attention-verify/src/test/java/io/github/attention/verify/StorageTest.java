@@ -1,0 +1,79 @@
+package io.github.attention.verify;
+
+import io.github.attention.kernel.AttentionKernel;
+import io.github.attention.kernel.KvType;
+import io.github.attention.kernel.Parallelism;
+import io.github.attention.verify.Problems.Recipe;
+import java.lang.foreign.Arena;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Assume;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tag;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.statistics.Statistics;
+
+/**
+ * K and V in every storage kind ({@link Storage}: F32, BF16, F16, INT8; token-major, head-major, padded
+ * strides, paged with shuffled and shared blocks; arrays, heap and native segments): the kernel agrees with
+ * the reference computed on the values the storage holds, widened, within the fp32 bound of
+ * {@link ErrorBound} (unchanged: the reference sees exactly what the kernel should see), and its output is
+ * bitwise that of the array overload on those widened values, on one thread and on two. Both hold because
+ * widening is exact and everything after it is the fp32 arithmetic of the array path.
+ */
+class StorageTest {
+
+  private static final ErrorStats STATS = new ErrorStats("storage kinds vs reference");
+  private static final Parallelism TWO = Parallelism.threads(2);
+
+  @Provide
+  Arbitrary<Recipe> problems() {
+    return Problems.recipes();
+  }
+
+  @Provide
+  Arbitrary<Storage.Recipe> storages() {
+    return Combinators.combine(Arbitraries.of(KvType.class), Arbitraries.of(Storage.Layout.class),
+            Arbitraries.of(Storage.Memory.class), Arbitraries.of(1, 2, 5, 16, 64, 128), Arbitraries.longs())
+        .as(Storage.Recipe::new);
+  }
+
+  @Provide
+  Arbitrary<AttentionKernel> kernels() {
+    return Arbitraries.of(AttentionKernel.scalar(), AttentionKernel.vector());
+  }
+
+  @Property
+  @Tag("species")
+  void everyStorageKindGivesTheArrayResultOfItsValues(@ForAll("problems") Recipe recipe,
+      @ForAll("storages") Storage.Recipe keys, @ForAll("storages") Storage.Recipe values,
+      @ForAll("kernels") AttentionKernel kernel) {
+    Problem p = recipe.build();
+    int kvHeads = p.spec().kvHeads();
+    int headDim = p.spec().headDim();
+    try (Arena arena = Arena.ofShared()) {
+      Storage k = Storage.of(keys, p.k(), p.kvLen(), kvHeads, headDim, arena);
+      Storage v = Storage.of(values, p.v(), p.kvLen(), kvHeads, headDim, arena);
+      Assume.that(Storage.finite(k.dequantized) && Storage.finite(v.dequantized));
+      Statistics.label("keys").collect(keys.type(), keys.layout());
+      Problem widened = p.with(p.spec(), k.dequantized, v.dequantized, p.mask(), "K " + keys + ", V " + values);
+      float[] expected = widened.run(kernel);
+      Agreement.assertWithinBound(kernel.name(), widened, expected, widened.reference(), STATS);
+      for (Parallelism threads : new Parallelism[] {Parallelism.single(), TWO}) {
+        float[] out = widened.newOut();
+        kernel.attend(p.spec(), p.qLen(), p.kvLen(), p.q(), k.tensor, v.tensor, p.mask(), out, threads);
+        Agreement.assertIdentical(kernel.name() + " on " + k.tensor + " / " + v.tensor + ", " + threads,
+            expected, out, out.length, widened);
+      }
+    }
+  }
+
+  @AfterContainer
+  static void report() {
+    STATS.printAndReset();
+    TWO.close();
+  }
+}
