@@ -10,7 +10,9 @@ import io.github.attention.internal.parallel.Teams;
 import io.github.attention.internal.parallel.WorkerTeam;
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
+import io.github.attention.kernel.KvType;
 import io.github.attention.kernel.Parallelism;
+import java.lang.foreign.Arena;
 import java.util.Objects;
 
 /**
@@ -163,15 +165,26 @@ public final class MultiHeadAttention {
     Workspace workspace = Workspace.current();
     workspace.enter(Activity.FORWARD);
     try {
-      LayerScratch work = workspace.layer(newTokens * queryHeads * headDim, 0);
-      WorkerTeam team = Teams.of(parallelism);
       int kvWidth = kvHeads * headDim;
+      // A cache of another type than fp32 arrays takes its new keys and values from the scratch.
+      LayerScratch work = workspace.layer(newTokens * queryHeads * headDim,
+          cache.keyArray() != null ? 0 : newTokens * kvWidth);
+      WorkerTeam team = Teams.of(parallelism);
       query.apply(x, 0, newTokens, work.queries(), 0, team);
       // Written past the cache's length only: until length grows below, the cache is unchanged.
-      key.apply(x, 0, newTokens, cache.keys(), cached * kvWidth, team);
-      value.apply(x, 0, newTokens, cache.values(), cached * kvWidth, team);
-      kernel.attend(cachedSpec, newTokens, cached + newTokens, work.queries(), cache.keys(), cache.values(),
-          null, work.heads(), parallelism);
+      if (cache.keyArray() != null) {
+        key.apply(x, 0, newTokens, cache.keyArray(), cached * kvWidth, team);
+        value.apply(x, 0, newTokens, cache.valueArray(), cached * kvWidth, team);
+        kernel.attend(cachedSpec, newTokens, cached + newTokens, work.queries(), cache.keyArray(),
+            cache.valueArray(), null, work.heads(), parallelism);
+      } else {
+        // Projected in fp32, then stored as the cache's type says; attention reads what is stored.
+        key.apply(x, 0, newTokens, work.keys(), 0, team);
+        value.apply(x, 0, newTokens, work.values(), 0, team);
+        cache.store(work.keys(), work.values(), newTokens);
+        kernel.attend(cachedSpec, newTokens, cached + newTokens, work.queries(), cache.keys(), cache.values(),
+            null, work.heads(), parallelism);
+      }
       output.apply(work.heads(), 0, newTokens, y, 0, team);
     } finally {
       workspace.leave(Activity.FORWARD);
@@ -189,18 +202,41 @@ public final class MultiHeadAttention {
    * @throws IllegalStateException if the layer is not causal (a cache continues a causal sequence)
    */
   public KvCache newCache(int capacity) {
-    if (!spec.causal()) {
-      throw new IllegalStateException("a KV cache needs a causal layer: build it with causal(true)");
-    }
-    if (capacity < 1) {
-      throw new IllegalArgumentException("capacity must be at least 1, got " + capacity);
-    }
+    checkCache(capacity);
     long size = (long) capacity * kvHeads * headDim;
     if (size > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException("a cache of " + capacity + " tokens needs " + size
           + " floats for keys, more than a Java array can hold");
     }
     return new KvCache(this, capacity, (int) size);
+  }
+
+  /**
+   * A KV cache for this layer storing keys and values as {@code type} (see {@link KvCache}, "Storage"), in
+   * memory of {@code arena} (off the heap, any size; it lives as long as the arena), or on the heap if
+   * {@code arena} is null. Decoding reads the cache's bytes, so smaller types read less memory per step.
+   *
+   * @param capacity the most tokens the cache holds, at least 1
+   * @param type how keys and values are stored
+   * @param arena where the memory comes from, or null for the heap
+   * @return an empty cache
+   * @throws NullPointerException if {@code type} is null
+   * @throws IllegalArgumentException if {@code capacity < 1}, or a heap cache would not fit in a Java array
+   * @throws IllegalStateException if the layer is not causal
+   */
+  public KvCache newCache(int capacity, KvType type, Arena arena) {
+    Objects.requireNonNull(type, "type must not be null");
+    checkCache(capacity);
+    return new KvCache(this, capacity, type, arena);
+  }
+
+  private void checkCache(int capacity) {
+    if (!spec.causal()) {
+      throw new IllegalStateException("a KV cache needs a causal layer: build it with causal(true)");
+    }
+    if (capacity < 1) {
+      throw new IllegalArgumentException("capacity must be at least 1, got " + capacity);
+    }
   }
 
   private void checkTokens(float[] x, int tokens, float[] y, String tokensName) {
