@@ -175,6 +175,50 @@ public interface AttentionKernel {
   }
 
   /**
+   * Computes attention as the {@link KvTensor} overload does, with queries read from and outputs written to
+   * fp32 rows in segments ({@link HeadRows}, any layout). Checked before anything is written, in addition:
+   * each view's heads and width against the spec ({@code queryHeads}), {@code qLen} against its tokens, its
+   * segment alive and readable by the calling thread, {@code out}'s segment writable, and {@code out}'s bytes
+   * not overlapping those of {@code q}, {@code k}, {@code v} or {@code mask}. The output rows are written at
+   * the end of the call, all at once. The default implementation, for kernels other than this library's,
+   * copies the queries into a new array, calls the {@link KvTensor} overload and copies the output back.
+   *
+   * @param spec heads, head width, scale and causality
+   * @param qLen number of query rows, at least 1, at most {@code q.tokens()} and {@code out.tokens()}
+   * @param kvLen number of keys and values to read
+   * @param q queries
+   * @param k keys
+   * @param v values
+   * @param mask {@code null} or an additive mask {@code [qLen][kvLen]}
+   * @param out output rows
+   * @param parallelism the threads to use
+   * @throws NullPointerException if an argument other than {@code mask} is null
+   * @throws IllegalArgumentException as the {@link KvTensor} overload, or if a view does not match the spec or
+   *     {@code qLen}, {@code out}'s segment is read-only, or {@code out} overlaps an input
+   * @throws IllegalStateException if a segment's arena is closed, or {@code parallelism} is
+   * @throws WrongThreadException if a segment is confined to another thread
+   */
+  default void attend(AttentionSpec spec, int qLen, int kvLen, HeadRows q, KvTensor k, KvTensor v, float[] mask,
+      HeadRows out, Parallelism parallelism) {
+    Objects.requireNonNull(spec, "spec must not be null");
+    Objects.requireNonNull(q, "q must not be null");
+    Objects.requireNonNull(out, "out must not be null");
+    float[] queries = widened(q.asTensor(), qLen, AttentionSpec.of(spec.queryHeads(), spec.queryHeads(),
+        spec.headDim()), "q");
+    float[] result = new float[queries.length];
+    attend(spec, qLen, kvLen, queries, k, v, mask, result, parallelism);
+    KvTensor o = out.asTensor();
+    for (int t = 0, x = 0; t < qLen; t++) {
+      for (int h = 0; h < spec.queryHeads(); h++) {
+        for (int d = 0; d < spec.headDim(); d++, x++) {
+          long at = o.offset() + t * o.tokenStride() + h * o.headStride() + d;
+          o.data().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at, result[x]);
+        }
+      }
+    }
+  }
+
+  /**
    * Computes attention for every sequence of {@code batch}, as a call of each alone would
    * ({@link #attend(AttentionSpec, int, int, float[], KvTensor, KvTensor, float[], float[], Parallelism)}),
    * with the work items of all of them run together on the threads of {@code parallelism}: a server decoding

@@ -11,9 +11,11 @@ import io.github.attention.kernel.AttentionBatch;
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
 import io.github.attention.kernel.Blocking;
+import io.github.attention.kernel.HeadRows;
 import io.github.attention.kernel.KvTensor;
 import io.github.attention.kernel.KvType;
 import io.github.attention.kernel.Parallelism;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
@@ -167,6 +169,57 @@ public final class BlockedAttention implements AttentionKernel {
     } finally {
       calls.close(n);
       workspace.leave(Activity.ATTEND);
+    }
+  }
+
+  @Override
+  public void attend(AttentionSpec spec, int qLen, int kvLen, HeadRows q, KvTensor k, KvTensor v,
+      float[] mask, HeadRows out, Parallelism parallelism) {
+    Objects.requireNonNull(q, "q must not be null");
+    Objects.requireNonNull(k, "k must not be null");
+    Objects.requireNonNull(v, "v must not be null");
+    Objects.requireNonNull(out, "out must not be null");
+    Objects.requireNonNull(parallelism, "parallelism must not be null");
+    WorkerTeam team = Teams.of(parallelism);
+    KvSource queries = KvSources.of(q.asTensor());
+    KvSource outputs = KvSources.of(out.asTensor());
+    KvSource keys = KvSources.of(k);
+    KvSource values = KvSources.of(v);
+    Checks.segmentArguments(spec, qLen, kvLen, queries, keys, values, mask, outputs, team.threads());
+    Workspace workspace = Workspace.current();
+    workspace.enter(Activity.ATTEND);
+    try {
+      int size = qLen * spec.queryHeads() * spec.headDim();
+      float[] qRows = workspace.segmentRows(size);
+      float[] outRows = workspace.segmentOut(size);
+      gather(queries, qLen, workspace.segmentRowsView());
+      run(spec, qLen, kvLen, qRows, keys, values, mask, outRows, team, workspace);
+      scatter(workspace.segmentOutView(), qLen, outputs);
+    } finally {
+      workspace.call.close();
+      workspace.leave(Activity.ATTEND);
+    }
+  }
+
+  /** Copies rows {@code t < tokens} of {@code src} (F32) into {@code dst}, token-major (segment copies). */
+  private static void gather(KvSource src, int tokens, MemorySegment dst) {
+    int heads = src.kvHeads;
+    long rowBytes = (long) src.headDim * Float.BYTES;
+    for (int t = 0; t < tokens; t++) {
+      for (int h = 0; h < heads; h++) {
+        MemorySegment.copy(src.data, src.row(t, h) * Float.BYTES, dst, (t * heads + h) * rowBytes, rowBytes);
+      }
+    }
+  }
+
+  /** Copies token-major {@code src} into rows {@code t < tokens} of {@code dst} (F32). */
+  private static void scatter(MemorySegment src, int tokens, KvSource dst) {
+    int heads = dst.kvHeads;
+    long rowBytes = (long) dst.headDim * Float.BYTES;
+    for (int t = 0; t < tokens; t++) {
+      for (int h = 0; h < heads; h++) {
+        MemorySegment.copy(src, (t * heads + h) * rowBytes, dst.data, dst.row(t, h) * Float.BYTES, rowBytes);
+      }
     }
   }
 

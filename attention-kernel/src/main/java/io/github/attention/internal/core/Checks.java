@@ -119,6 +119,45 @@ final class Checks {
     };
   }
 
+  /**
+   * The checks of a call with queries and outputs in segments: the tensor checks for K and V; each row
+   * view's heads and width against the spec and its tokens against {@code qLen}; segments alive and
+   * readable; {@code out} writable and overlapping no input.
+   */
+  static void segmentArguments(AttentionSpec spec, int qLen, int kvLen, KvSource q, KvSource k, KvSource v,
+      float[] mask, KvSource out, int threads) {
+    Objects.requireNonNull(spec, "spec must not be null");
+    lengths(qLen, kvLen);
+    rows("q", q, spec, qLen, threads);
+    tensor("k", "k's scales", k, spec, kvLen, threads);
+    tensor("v", "v's scales", v, spec, kvLen, threads);
+    long maskSize = (long) qLen * kvLen;
+    if (mask != null && (maskSize > Integer.MAX_VALUE || mask.length < maskSize)) {
+      throw failure("mask", "[qLen=" + qLen + "][kvLen=" + kvLen + "]", maskSize, mask.length);
+    }
+    if ((long) qLen * spec.queryHeads() * spec.headDim() > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("q of " + qLen + " tokens is more than one call can hold");
+    }
+    rows("out", out, spec, qLen, threads);
+    if (out.data().isReadOnly()) {
+      throw new IllegalArgumentException("out's segment is read-only");
+    }
+    if (out.overlaps(q) || out.overlaps(k) || out.overlaps(v) || out.storedIn(mask)) {
+      throw new IllegalArgumentException("out must not overlap q, k, v or mask");
+    }
+  }
+
+  private static void rows(String name, KvSource t, AttentionSpec spec, int qLen, int threads) {
+    if (t.kvHeads() != spec.queryHeads() || t.headDim() != spec.headDim()) {
+      throw new IllegalArgumentException(name + " has " + t.kvHeads() + " heads of width " + t.headDim()
+          + ", the spec " + spec.queryHeads() + " query heads of width " + spec.headDim());
+    }
+    if (qLen > t.tokens()) {
+      throw new IllegalArgumentException("qLen=" + qLen + " exceeds the " + t.tokens() + " tokens of " + name);
+    }
+    segment(name, t.data, threads);
+  }
+
   private static void lengths(int qLen, int kvLen) {
     if (qLen <= 0) {
       throw new IllegalArgumentException("qLen must be positive, got " + qLen);

@@ -30,6 +30,12 @@ public final class KvSource {
   MemorySegment data;
   /** The heap array behind the storage, if any (for the check that {@code out} is not an input). */
   Object heapArray;
+  /**
+   * The bytes the layout can read, {@code [firstByte, endByte)}: absolute addresses for native storage,
+   * offsets into {@link #heapArray} for heap storage (a paged view's: its whole pool).
+   */
+  long firstByte;
+  long endByte;
   long offset;
   long tokenStride;
   long headStride;
@@ -103,6 +109,8 @@ public final class KvSource {
     s.floats = floats;
     s.data = data;
     s.heapArray = floats != null ? floats : data.heapBase().orElse(null);
+    s.firstByte = data.address() + offset * type.bytes();
+    s.endByte = data.address() + (highest + 1) * type.bytes();
     s.offset = offset;
     s.tokenStride = tokenStride;
     s.headStride = headStride;
@@ -250,6 +258,16 @@ public final class KvSource {
   /** @return whether the storage is the heap array {@code array} (for the check that {@code out} is not an input) */
   public boolean storedIn(Object array) {
     return array != null && (floats == array || heapArray == array);
+  }
+
+  /**
+   * Whether the bytes this source can read overlap those {@code other} can (both on the heap in one array,
+   * or both native): a conservative test of two views, by their byte ranges.
+   */
+  public boolean overlaps(KvSource other) {
+    boolean sameMemory = heapArray != null ? heapArray == other.heapArray
+        : other.heapArray == null && data != null && other.data != null;
+    return sameMemory && firstByte < other.endByte && other.firstByte < endByte;
   }
 
   /** @return the pool's token holding logical token {@code t} */

@@ -1,6 +1,7 @@
 package io.github.attention.internal.core;
 
 import io.github.attention.kernel.Blocking;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
@@ -52,6 +53,12 @@ public final class Workspace {
   /** Plans of recent calls, most recently used first: a decoding loop's steps and a model's layers share them. */
   final Plan[] plans = new Plan[Plan.RECENT];
   final Partials partials = new Partials();
+  /** Queries gathered from, and outputs for, a call's segments (see {@link #segmentRows}). */
+  private float[] segmentQ = new float[0];
+  private float[] segmentOut = new float[0];
+  /** The same arrays as heap segments, made once per array: a segment-to-segment copy allocates nothing. */
+  private MemorySegment segmentQView = MemorySegment.ofArray(segmentQ);
+  private MemorySegment segmentOutView = MemorySegment.ofArray(segmentOut);
   /** A batch's sequences (see {@link BatchCall}). */
   final BatchCall batch = new BatchCall();
 
@@ -110,6 +117,34 @@ public final class Workspace {
       tile = new float[floats];
     }
     return tile;
+  }
+
+  /** @return at least {@code floats} floats for a call's queries gathered from a segment */
+  float[] segmentRows(int floats) {
+    if (segmentQ.length < floats) {
+      segmentQ = new float[floats];
+      segmentQView = MemorySegment.ofArray(segmentQ);
+    }
+    return segmentQ;
+  }
+
+  /** @return {@link #segmentRows}'s array as a segment (after it was sized) */
+  MemorySegment segmentRowsView() {
+    return segmentQView;
+  }
+
+  /** @return {@link #segmentOut}'s array as a segment (after it was sized) */
+  MemorySegment segmentOutView() {
+    return segmentOutView;
+  }
+
+  /** @return at least {@code floats} floats for a call's output before it is written to a segment */
+  float[] segmentOut(int floats) {
+    if (segmentOut.length < floats) {
+      segmentOut = new float[floats];
+      segmentOutView = MemorySegment.ofArray(segmentOut);
+    }
+    return segmentOut;
   }
 
   /** Sizes the item scratch for any item of {@code plan} over {@code kvLen} keys. */
