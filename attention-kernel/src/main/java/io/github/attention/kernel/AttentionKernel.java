@@ -124,7 +124,8 @@ public interface AttentionKernel {
    * {@code kvHeads} and {@code headDim} equal the spec's, {@code kvLen <= tokens()}, the block table entries
    * of the blocks the call reads lie in the pool, the segments are alive and readable by the calling thread,
    * and {@code out} is not a tensor's storage. The default implementation, for kernels other than this
-   * library's, copies the widened values into new token-major arrays and calls the array overload.
+   * library's, copies the widened values into new token-major arrays and calls the array overload (there a
+   * block table entry outside its pool throws {@link IndexOutOfBoundsException}).
    *
    * @param spec heads, head width, scale and causality
    * @param qLen number of query rows, at least 1
@@ -226,7 +227,8 @@ public interface AttentionKernel {
    * would give, for every thread count. Every sequence is checked before anything is written (messages start
    * with {@code "sequence i: "}); no sequence's output may be another's output or input. An empty batch does
    * nothing. The default implementation, for kernels other than this library's, checks nothing itself and
-   * calls the single-sequence overload for each in turn.
+   * calls the single-sequence overload for each in turn, so there an invalid sequence is found only after
+   * the ones before it were written.
    *
    * @param spec heads, head width, scale and causality, shared by every sequence
    * @param batch the sequences
@@ -250,7 +252,11 @@ public interface AttentionKernel {
       throw new IllegalArgumentException(name + " (" + t + ") does not match the spec " + spec + " and kvLen="
           + kvLen);
     }
-    float[] a = new float[Math.multiplyExact(Math.multiplyExact(kvLen, t.kvHeads()), t.headDim())];
+    long size = (long) kvLen * t.kvHeads() * t.headDim();
+    if (size > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(name + ": " + size + " elements do not fit in an array");
+    }
+    float[] a = new float[(int) size];
     for (int j = 0, i = 0; j < kvLen; j++) {
       for (int h = 0; h < t.kvHeads(); h++) {
         for (int d = 0; d < t.headDim(); d++) {

@@ -210,8 +210,10 @@ public final class KvCache {
    * @param values values, likewise
    * @param tokens the number of tokens, at least 1
    * @throws NullPointerException if {@code keys} or {@code values} is null
-   * @throws IllegalArgumentException if {@code tokens < 1}, or a view has other heads or width or fewer tokens
+   * @throws IllegalArgumentException if {@code tokens < 1}, a view has other heads or width or fewer tokens,
+   *     or the tokens' values would not fit in a Java array
    * @throws IllegalStateException if the tokens do not fit; nothing changes
+   * @throws IndexOutOfBoundsException if a paged view's block table entry is outside its pool
    */
   public void load(KvTensor keys, KvTensor values, int tokens) {
     Objects.requireNonNull(keys, "keys must not be null");
@@ -228,6 +230,9 @@ public final class KvCache {
     if (tokens > remaining()) {
       throw new IllegalStateException("KV cache overflow: " + length + " tokens cached + " + tokens
           + " loaded > capacity " + capacity);
+    }
+    if ((long) tokens * width > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(tokens + " tokens of " + width + " values do not fit in an array");
     }
     float[] k = new float[tokens * width];
     float[] v = new float[k.length];

@@ -142,14 +142,18 @@ public final class MultiHeadAttention {
    *
    * @param x input embeddings of the new tokens, {@code [newTokens][modelDim]}
    * @param newTokens number of new tokens, at least 1
-   * @param cache a cache made by this layer's {@link #newCache(int)}
+   * @param cache a cache made by this layer's {@link #newCache(int)} or
+   *     {@link #newCache(int, KvType, Arena)}
    * @param y output embeddings of the new tokens, {@code [newTokens][modelDim]}; may be {@code x}
    * @throws NullPointerException if an argument is null
    * @throws IllegalArgumentException if {@code newTokens < 1}, an array is too short, or {@code cache} was
    *     made by another layer (nothing is written)
    * @throws IllegalStateException if the new tokens do not fit: {@code cache.length() + newTokens >
-   *     cache.capacity()}, or the layer's {@link Parallelism} is closed; the cache and {@code y} are then
-   *     unchanged and the cache stays usable
+   *     cache.capacity()}, or the layer's {@link Parallelism} is closed, or the arena of a cache made with one
+   *     is closed; the cache and {@code y} are then unchanged and the cache stays usable
+   * @throws WrongThreadException if the cache's arena is confined to another thread
+   * @throws IllegalArgumentException also if the cache's arena is confined to this thread and the layer's
+   *     {@link Parallelism} has more than one thread (use a shared arena)
    */
   public void forward(float[] x, int newTokens, KvCache cache, float[] y) {
     checkTokens(x, newTokens, y, "newTokens");

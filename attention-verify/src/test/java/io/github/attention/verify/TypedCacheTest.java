@@ -155,4 +155,23 @@ class TypedCacheTest {
       }
     }
   }
+
+  /** A row holding a non-finite value is stored with a NaN scale: the row reads as NaN, as documented. */
+  @Test
+  void anInt8RowWithANonFiniteValueReadsAsNaN() {
+    MultiHeadAttention layer = weights(new SplittableRandom(5), false).builder().build();
+    KvCache cache = layer.newCache(2, KvType.INT8, null);
+    float[] k = new float[2 * KV_HEADS * DIM];
+    float[] v = new float[k.length];
+    java.util.Arrays.fill(k, 1f);
+    k[3] = Float.POSITIVE_INFINITY; // token 0, head 0
+    v[DIM + 2] = Float.NaN;          // token 0, head 1
+    cache.load(k, v, 2);
+    for (int d = 0; d < DIM; d++) {
+      assertEquals(Float.NaN, cache.keys().get(0, 0, d), "key row (0, 0)");
+      assertEquals(1f, cache.keys().get(0, 1, d), "key row (0, 1)");
+      assertEquals(Float.NaN, cache.values().get(0, 1, d), "value row (0, 1)");
+      assertEquals(0f, cache.values().get(0, 0, d), "value row (0, 0): zeros");
+    }
+  }
 }

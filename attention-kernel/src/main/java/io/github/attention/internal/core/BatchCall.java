@@ -13,6 +13,8 @@ final class BatchCall implements Work {
 
   Call[] calls = new Call[0];
   Partials[] partials = new Partials[0];
+  /** Each slot's recent plans (one): see {@link BlockedAttention}'s batch call. */
+  Plan[][] plans = new Plan[0][];
   /** {@code first[s]}: the batch's number of sequence {@code s}'s first item; {@code first[size]} is the total. */
   private int[] first = new int[1];
   private int size;
@@ -23,9 +25,11 @@ final class BatchCall implements Work {
       int old = calls.length;
       calls = Arrays.copyOf(calls, n);
       partials = Arrays.copyOf(partials, n);
+      plans = Arrays.copyOf(plans, n);
       for (int s = old; s < n; s++) {
         calls[s] = new Call();
         partials[s] = new Partials();
+        plans[s] = new Plan[1];
       }
       first = new int[n + 1];
     }

@@ -146,13 +146,15 @@ public final class BlockedAttention implements AttentionKernel {
     Workspace workspace = Workspace.current();
     workspace.enter(Activity.ATTEND);
     BatchCall calls = workspace.batch;
-    calls.ensure(n);
     try {
+      calls.ensure(n);
       for (int s = 0; s < n; s++) {
         KvSource k = KvSources.of(batch.k(s));
         KvSource v = KvSources.of(batch.v(s));
+        // Each slot keeps its own last plan: a serving loop keeps sequence s in slot s, whose plan changes
+        // only when its chunk count does, however many different lengths the batch holds.
         Plan plan = Plan.of(ops, spec, batch.qLen(s), batch.kvLen(s), team.threads(),
-            k.readsInPlace() && v.readsInPlace(), workspace.plans);
+            k.readsInPlace() && v.readsInPlace(), calls.plans[s]);
         Partials partials = calls.partials[s];
         if (plan.isSplit()) {
           Workspace.ensurePartials(partials, plan);
@@ -167,7 +169,7 @@ public final class BlockedAttention implements AttentionKernel {
         }
       }
     } finally {
-      calls.close(n);
+      calls.close(Math.min(n, calls.calls.length));
       workspace.leave(Activity.ATTEND);
     }
   }

@@ -177,7 +177,7 @@ final class Checks {
       throw new IllegalArgumentException("kvLen=" + kvLen + " exceeds the " + t.tokens() + " tokens of " + name);
     }
     if (t.blockTokens != 0) {
-      int blocks = (kvLen + t.blockTokens - 1) / t.blockTokens;
+      int blocks = (kvLen - 1) / t.blockTokens + 1;
       int[] table = t.table;
       for (int b = 0; b < blocks; b++) {
         if (table[b] < 0 || table[b] >= t.poolBlocks) {

@@ -43,6 +43,10 @@ public final class KvSource {
   int kvHeads;
   int headDim;
   MemorySegment scales;
+  /** The heap array behind the scales, if any. */
+  Object scalesArray;
+  /** Whether the storage or the scales are a heap segment that hides its array (a read-only view). */
+  boolean hidden;
   long scaleOffset;
   long scaleTokenStride;
   long scaleHeadStride;
@@ -118,6 +122,9 @@ public final class KvSource {
     s.kvHeads = kvHeads;
     s.headDim = headDim;
     s.scales = scales;
+    s.scalesArray = scales == null ? null : scales.heapBase().orElse(null);
+    s.hidden = !data.isNative() && s.heapArray == null
+        || scales != null && !scales.isNative() && s.scalesArray == null;
     s.scaleOffset = scaleOffset;
     s.scaleTokenStride = scaleTokenStride;
     s.scaleHeadStride = scaleHeadStride;
@@ -165,6 +172,8 @@ public final class KvSource {
     floats = array;
     data = null;
     heapArray = array;
+    scalesArray = null;
+    hidden = false;
     offset = 0;
     tokenStride = (long) kvHeads * headDim;
     headStride = headDim;
@@ -181,6 +190,7 @@ public final class KvSource {
     floats = null;
     data = null;
     heapArray = null;
+    scalesArray = null;
     scales = null;
     table = null;
   }
@@ -255,9 +265,24 @@ public final class KvSource {
     return scaleHeadStride;
   }
 
-  /** @return whether the storage is the heap array {@code array} (for the check that {@code out} is not an input) */
-  public boolean storedIn(Object array) {
-    return array != null && (floats == array || heapArray == array);
+  /**
+   * Whether the heap array {@code array} holds any of this source's storage or scales (for the check that
+   * {@code out} is not an input). A heap segment that hides its array (a read-only view) is compared by
+   * overlap, which allocates; only such sources pay for it.
+   */
+  public boolean storedIn(float[] array) {
+    if (array == null) {
+      return false;
+    }
+    if (floats == array || heapArray == array || scalesArray == array) {
+      return true;
+    }
+    return hidden && (!data.isNative() && heapArray == null && overlapsArray(data, array)
+        || scales != null && !scales.isNative() && scalesArray == null && overlapsArray(scales, array));
+  }
+
+  private static boolean overlapsArray(MemorySegment segment, float[] array) {
+    return segment.asOverlappingSlice(MemorySegment.ofArray(array)).isPresent();
   }
 
   /**
