@@ -101,37 +101,65 @@ public final class AttentionBatch {
     out = Arrays.copyOf(out, capacity);
   }
 
-  /** @return sequence {@code i}'s query rows */
+  /**
+   * @param i the sequence, {@code 0 <= i < size()}
+   * @return its query rows
+   * @throws IndexOutOfBoundsException if {@code i} is out of range
+   */
   public int qLen(int i) {
     return qLen[Objects.checkIndex(i, size)];
   }
 
-  /** @return sequence {@code i}'s key count */
+  /**
+   * @param i the sequence, {@code 0 <= i < size()}
+   * @return its key count
+   * @throws IndexOutOfBoundsException if {@code i} is out of range
+   */
   public int kvLen(int i) {
     return kvLen[Objects.checkIndex(i, size)];
   }
 
-  /** @return sequence {@code i}'s queries */
+  /**
+   * @param i the sequence, {@code 0 <= i < size()}
+   * @return its queries
+   * @throws IndexOutOfBoundsException if {@code i} is out of range
+   */
   public float[] q(int i) {
     return q[Objects.checkIndex(i, size)];
   }
 
-  /** @return sequence {@code i}'s keys */
+  /**
+   * @param i the sequence, {@code 0 <= i < size()}
+   * @return its keys
+   * @throws IndexOutOfBoundsException if {@code i} is out of range
+   */
   public KvTensor k(int i) {
     return k[Objects.checkIndex(i, size)];
   }
 
-  /** @return sequence {@code i}'s values */
+  /**
+   * @param i the sequence, {@code 0 <= i < size()}
+   * @return its values
+   * @throws IndexOutOfBoundsException if {@code i} is out of range
+   */
   public KvTensor v(int i) {
     return v[Objects.checkIndex(i, size)];
   }
 
-  /** @return sequence {@code i}'s mask, or null */
+  /**
+   * @param i the sequence, {@code 0 <= i < size()}
+   * @return its mask, or null
+   * @throws IndexOutOfBoundsException if {@code i} is out of range
+   */
   public float[] mask(int i) {
     return mask[Objects.checkIndex(i, size)];
   }
 
-  /** @return sequence {@code i}'s output */
+  /**
+   * @param i the sequence, {@code 0 <= i < size()}
+   * @return its output
+   * @throws IndexOutOfBoundsException if {@code i} is out of range
+   */
   public float[] out(int i) {
     return out[Objects.checkIndex(i, size)];
   }
