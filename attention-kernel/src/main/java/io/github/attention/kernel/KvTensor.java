@@ -8,8 +8,9 @@ import java.util.Objects;
 /**
  * A view of a key or value tensor {@code [tokens][kvHeads][headDim]} where an engine keeps it, for
  * {@link AttentionKernel#attend(AttentionSpec, int, int, float[], KvTensor, KvTensor, float[], float[])}: the
- * kernel reads it there, widening 16- and 8-bit elements to fp32 in registers, and copies nothing per call
- * beyond its own block scratch.
+ * kernel reads it there, widening 16- and 8-bit elements to fp32 with SIMD conversions one key block at a
+ * time into per-thread scratch (fp32 arrays whose key blocks are contiguous are read in place), so nothing
+ * is copied per call beyond that block scratch.
  *
  * <h2>Storage and element type</h2>
  * A {@code float[]} ({@link KvType#F32}), a {@code short[]} ({@link KvType#BF16} or {@link KvType#F16}), a
