@@ -24,13 +24,10 @@ final class Checks {
     int headDim = spec.headDim();
     long qSize = (long) qLen * queryHeads * headDim;
     long kvSize = (long) kvLen * kvHeads * headDim;
-    long maskSize = (long) qLen * kvLen;
     check("q", qSize, q.length, qLen, "qLen", queryHeads, "queryHeads", headDim);
     check("k", kvSize, k.length, kvLen, "kvLen", kvHeads, "kvHeads", headDim);
     check("v", kvSize, v.length, kvLen, "kvLen", kvHeads, "kvHeads", headDim);
-    if (mask != null && (maskSize > Integer.MAX_VALUE || mask.length < maskSize)) {
-      throw failure("mask", "[qLen=" + qLen + "][kvLen=" + kvLen + "]", maskSize, mask.length);
-    }
+    maskArgument(mask, qLen, kvLen);
     check("out", qSize, out.length, qLen, "qLen", queryHeads, "queryHeads", headDim);
     notSameArray(out, q, "q");
     notSameArray(out, k, "k");
@@ -53,13 +50,10 @@ final class Checks {
     int queryHeads = spec.queryHeads();
     int headDim = spec.headDim();
     long qSize = (long) qLen * queryHeads * headDim;
-    long maskSize = (long) qLen * kvLen;
     check("q", qSize, q.length, qLen, "qLen", queryHeads, "queryHeads", headDim);
     tensor("k", "k's scales", k, spec, kvLen, threads);
     tensor("v", "v's scales", v, spec, kvLen, threads);
-    if (mask != null && (maskSize > Integer.MAX_VALUE || mask.length < maskSize)) {
-      throw failure("mask", "[qLen=" + qLen + "][kvLen=" + kvLen + "]", maskSize, mask.length);
-    }
+    maskArgument(mask, qLen, kvLen);
     check("out", qSize, out.length, qLen, "qLen", queryHeads, "queryHeads", headDim);
     notSameArray(out, q, "q");
     notSameArray(out, mask, "mask");
@@ -131,10 +125,7 @@ final class Checks {
     rows("q", q, spec, qLen, threads);
     tensor("k", "k's scales", k, spec, kvLen, threads);
     tensor("v", "v's scales", v, spec, kvLen, threads);
-    long maskSize = (long) qLen * kvLen;
-    if (mask != null && (maskSize > Integer.MAX_VALUE || mask.length < maskSize)) {
-      throw failure("mask", "[qLen=" + qLen + "][kvLen=" + kvLen + "]", maskSize, mask.length);
-    }
+    maskArgument(mask, qLen, kvLen);
     if ((long) qLen * spec.queryHeads() * spec.headDim() > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException("q of " + qLen + " tokens is more than one call can hold");
     }
@@ -156,6 +147,13 @@ final class Checks {
       throw new IllegalArgumentException("qLen=" + qLen + " exceeds the " + t.tokens() + " tokens of " + name);
     }
     segment(name, t.data, threads);
+  }
+
+  private static void maskArgument(float[] mask, int qLen, int kvLen) {
+    long maskSize = (long) qLen * kvLen;
+    if (mask != null && (maskSize > Integer.MAX_VALUE || mask.length < maskSize)) {
+      throw failure("mask", "[qLen=" + qLen + "][kvLen=" + kvLen + "]", maskSize, mask.length);
+    }
   }
 
   private static void lengths(int qLen, int kvLen) {

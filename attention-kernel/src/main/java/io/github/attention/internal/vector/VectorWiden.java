@@ -52,59 +52,17 @@ final class VectorWiden {
 
   static void rows(MemorySegment src, KvType type, long index, long tokenStride, int n, int heads,
       int headDim, float[] scales, int stride, float[] dst, int dstOffset) {
-    // One loop per type, chosen once: each stays small enough for the JIT to inline its loads' checks.
-    switch (type) {
-      case F32 -> f32Rows(src, index, tokenStride, n, heads, headDim, stride, dst, dstOffset);
-      case BF16 -> bf16Rows(src, index, tokenStride, n, heads, headDim, stride, dst, dstOffset);
-      case F16 -> f16Rows(src, index, tokenStride, n, heads, headDim, stride, dst, dstOffset);
-      case INT8 -> int8Rows(src, index, tokenStride, n, heads, headDim, scales, stride, dst, dstOffset);
-    }
-  }
-
-  private static void f32Rows(MemorySegment src, long index, long tokenStride, int n, int heads, int headDim,
-      int stride, float[] dst, int dstOffset) {
     int full = headDim & -L;
     for (int j = 0; j < n; j++) {
       for (int h = 0; h < heads; h++) {
+        long from = index + j * tokenStride + (long) h * headDim;
         int to = dstOffset + (h * KEY_BLOCK + j) * stride;
-        f32Row(src, index + j * tokenStride + (long) h * headDim, full, headDim, dst, to);
-        pad(headDim, stride, dst, to);
-      }
-    }
-  }
-
-  private static void bf16Rows(MemorySegment src, long index, long tokenStride, int n, int heads, int headDim,
-      int stride, float[] dst, int dstOffset) {
-    int full = headDim & -L;
-    for (int j = 0; j < n; j++) {
-      for (int h = 0; h < heads; h++) {
-        int to = dstOffset + (h * KEY_BLOCK + j) * stride;
-        bf16Row(src, index + j * tokenStride + (long) h * headDim, full, headDim, dst, to);
-        pad(headDim, stride, dst, to);
-      }
-    }
-  }
-
-  private static void f16Rows(MemorySegment src, long index, long tokenStride, int n, int heads, int headDim,
-      int stride, float[] dst, int dstOffset) {
-    int full = headDim & -L;
-    for (int j = 0; j < n; j++) {
-      for (int h = 0; h < heads; h++) {
-        int to = dstOffset + (h * KEY_BLOCK + j) * stride;
-        f16Row(src, index + j * tokenStride + (long) h * headDim, full, headDim, dst, to);
-        pad(headDim, stride, dst, to);
-      }
-    }
-  }
-
-  private static void int8Rows(MemorySegment src, long index, long tokenStride, int n, int heads, int headDim,
-      float[] scales, int stride, float[] dst, int dstOffset) {
-    int full = headDim & -L;
-    for (int j = 0; j < n; j++) {
-      for (int h = 0; h < heads; h++) {
-        int to = dstOffset + (h * KEY_BLOCK + j) * stride;
-        int8Row(src, index + j * tokenStride + (long) h * headDim, full, headDim, scales[h * KEY_BLOCK + j],
-            dst, to);
+        switch (type) {
+          case F32 -> f32Row(src, from, full, headDim, dst, to);
+          case BF16 -> bf16Row(src, from, full, headDim, dst, to);
+          case F16 -> f16Row(src, from, full, headDim, dst, to);
+          case INT8 -> int8Row(src, from, full, headDim, scales[h * KEY_BLOCK + j], dst, to);
+        }
         pad(headDim, stride, dst, to);
       }
     }
