@@ -89,6 +89,34 @@ public interface BlockOps {
       float[] s, float[] tile);
 
   /**
+   * Whether {@link #scoresStored} and {@link #accumulateStored} support this head width: the decoding path
+   * over storage that is not a {@code float[]} read in place, converting each element in registers.
+   *
+   * @param headDim the head width
+   * @return true if the stored-row operations support it
+   */
+  boolean readsStored(int headDim);
+
+  /**
+   * Raw scores as {@link #scoresInPlace}, for keys {@code j < n} stored in {@code k} as {@code type}: key
+   * {@code j}'s row starts at element index {@code rowAt[j]} (native byte order), an {@link KvType#INT8}
+   * row is multiplied by {@code rowScale[j]} ({@code rowScale} is ignored for other types). Each element is
+   * used as exactly {@link KvType#widen} of it, so the scores are those {@link #scoresInPlace} gives on the
+   * widened rows, bit for bit. Only called when {@link #readsStored} holds.
+   */
+  void scoresStored(float[] q, int[] qOffset, int rows, int headDim, MemorySegment k, KvType type, long[] rowAt,
+      float[] rowScale, int n, float[] s, float[] tile);
+
+  /**
+   * As {@link #accumulate}, for value rows {@code j < n} stored in {@code v} as {@code type}, row {@code j}
+   * at element index {@code rowAt[j]}, an INT8 row times {@code rowScale[j]}; the head width is
+   * {@code stride}. Bit for bit what {@link #accumulate} gives on the widened rows. Only called when
+   * {@link #readsStored} holds.
+   */
+  void accumulateStored(float[] p, int rows, int n, MemorySegment v, KvType type, long[] rowAt,
+      float[] rowScale, float[] alpha, float[] o, int stride);
+
+  /**
    * The first half of the block's softmax step. With {@code rows.raw()}, {@code blockMax[r]} is the largest
    * raw score {@code s[r][j]}, {@code j < width}, and the scores are left as they are. Otherwise each score
    * becomes its logit {@code x = s·scale + mask}, or {@code -∞} from column {@code rows.visible(r)} on, stored
@@ -128,4 +156,7 @@ public interface BlockOps {
    * address order; may do nothing. (Java has no prefetch instruction; see {@link BlockedAttention}.)
    */
   void prefetch(float[] a, int from, int length);
+
+  /** As {@link #prefetch(float[], int, int)}, for bytes {@code [from, from+length)} of a segment. */
+  void prefetch(MemorySegment m, long from, long length);
 }

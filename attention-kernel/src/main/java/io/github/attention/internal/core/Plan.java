@@ -149,14 +149,14 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
         }
       }
       return new Plan(ops, spec, qLen, threads, paddedDim, split, inPlace, false, qLen * group, heads,
-          access != KvAccess.IN_PLACE, items);
+          access != KvAccess.IN_PLACE && access != KvAccess.STORED_ROWS, items);
     }
     boolean packs = false;
     for (int g = 0; g < kvHeads; g++) {
       for (int i0 = 0; i0 < qLen; i0 += queryRows) {
         int i1 = Math.min(qLen, i0 + queryRows);
         KvAccess access = access(ops, (i1 - i0) * group, spec.headDim(), inPlace, prepare);
-        packs |= access != KvAccess.IN_PLACE;
+        packs |= access != KvAccess.IN_PLACE && access != KvAccess.STORED_ROWS;
         items.add(new QueryBlock(g, i0, i1, access));
       }
     }
@@ -170,7 +170,10 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
    */
   private static KvAccess access(BlockOps ops, int rows, int headDim, boolean inPlace, boolean prepare) {
     if (rows < FEW_ROWS && ops.readsInPlace(headDim)) {
-      return inPlace ? KvAccess.IN_PLACE : KvAccess.PACKED_ROWS;
+      if (inPlace) {
+        return KvAccess.IN_PLACE;
+      }
+      return ops.readsStored(headDim) ? KvAccess.STORED_ROWS : KvAccess.PACKED_ROWS;
     }
     return prepare ? KvAccess.PREPARED_HEAD : KvAccess.PACKED_BLOCK;
   }

@@ -15,11 +15,17 @@ sealed interface WorkItem {
      */
     IN_PLACE,
     /**
-     * Few rows, as {@link #IN_PLACE}, from storage that cannot be read in place (16- or 8-bit elements, a
-     * segment, pages smaller than a key block): each head's block is widened to fp32 rows in the workspace
+     * Few rows, as {@link #STORED_ROWS}, on a backend that does not read stored rows: the block of all heads
+     * is widened to fp32 rows in the workspace
      * just before it is used, and scored and accumulated as in place.
      */
     PACKED_ROWS,
+    /**
+     * Few rows, as {@link #IN_PLACE}, from storage that is not a {@code float[]} read in place (16- or 8-bit
+     * elements, a segment, pages smaller than a key block), where the backend {@link BlockOps#readsStored
+     * reads stored rows}: each element is loaded as stored and widened in registers, with no copy.
+     */
+    STORED_ROWS,
     /** From the item's KV head, transposed and packed once per thread for all its query blocks. */
     PREPARED_HEAD,
     /** Packed (and the keys transposed) block by block, for this item alone. */

@@ -73,6 +73,8 @@ public final class Workspace {
   float[] scores = new float[0];
   /** The INT8 scales of a block's rows, {@code [head][KEY_BLOCK]}, as {@link BlockOps#widen} takes them. */
   float[] rowScales = new float[0];
+  /** Where each row of one head's block starts in its storage, for {@link KvAccess#STORED_ROWS}. */
+  final long[] rowAt = new long[Blocking.KEY_BLOCK];
   /** Which call ({@link Call#id}, from 1) and KV head {@link #preparedKeys} and {@link #preparedValues} hold. */
   private long preparedCall;
   private int preparedHead;

@@ -47,6 +47,29 @@ final class ScalarBlockOps implements BlockOps {
     return true;
   }
 
+  /** The scalar backend widens stored rows into packed blocks instead ({@link #widen}). */
+  @Override
+  public boolean readsStored(int headDim) {
+    return false;
+  }
+
+  @Override
+  public void scoresStored(float[] q, int[] qOffset, int rows, int headDim, MemorySegment k, KvType type,
+      long[] rowAt, float[] rowScale, int n, float[] s, float[] tile) {
+    throw new UnsupportedOperationException("readsStored is false");
+  }
+
+  @Override
+  public void accumulateStored(float[] p, int rows, int n, MemorySegment v, KvType type, long[] rowAt,
+      float[] rowScale, float[] alpha, float[] o, int stride) {
+    throw new UnsupportedOperationException("readsStored is false");
+  }
+
+  @Override
+  public void prefetch(MemorySegment m, long from, long length) {
+    // Nothing: the scalar arithmetic is slow enough for the hardware prefetcher to keep up.
+  }
+
   @Override
   public void pack(float[] src, int kvStride, int offset, int n, int heads, int headDim, int stride,
       float[] dst, int dstOffset) {

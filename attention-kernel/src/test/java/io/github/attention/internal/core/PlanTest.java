@@ -40,6 +40,24 @@ class PlanTest {
     assertEquals(128, p.paddedDim());
   }
 
+  /**
+   * Storage that is not a {@code float[]} read in place: read where it is, converted in registers, on a
+   * backend that reads stored rows; widened block by block into the workspace on one that does not.
+   */
+  @Test
+  void decodingFromStorageReadsStoredRowsWhereTheBackendCan() {
+    Plan stored = Plan.of(ShapeOps.VECTOR_512, DECODE, 1, 100, 1, false, new Plan[Plan.RECENT]);
+    assertEquals(List.of(new HeadSweep(0, 8, KvAccess.STORED_ROWS)), stored.items());
+    assertFalse(stored.packs(), "nothing is copied");
+    Plan widened = Plan.of(ShapeOps.SCALAR, DECODE, 1, 100, 1, false, new Plan[Plan.RECENT]);
+    assertEquals(List.of(new HeadSweep(0, 8, KvAccess.PACKED_ROWS)), widened.items());
+    assertTrue(widened.packs());
+    // Head widths the stored tiles cannot read (not whole vectors) are packed.
+    AttentionSpec odd = AttentionSpec.of(32, 8, 120).withCausal(true);
+    assertEquals(List.of(new HeadSweep(0, 8, KvAccess.PACKED_BLOCK)),
+        Plan.of(ShapeOps.VECTOR_512, odd, 1, 100, 1, false, new Plan[Plan.RECENT]).items());
+  }
+
   @Test
   void decodingOnTwoThreadsGivesEachKvHeadItsOwnItem() {
     Plan p = plan(ShapeOps.VECTOR_512, DECODE, 1, 100, 2);

@@ -4,14 +4,15 @@ package io.github.attention.internal.core;
  * Block operations that only have shapes: what {@link Plan} reads of a backend (its widths and whether it
  * reads in place), so that plans can be tested for any backend without one. Computing throws.
  */
-record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple) implements BlockOps {
+record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple, boolean stored)
+    implements BlockOps {
 
   /** Shaped like the vector backend at 512 bits. */
-  static final ShapeOps VECTOR_512 = new ShapeOps(64, 16, 16, 16);
+  static final ShapeOps VECTOR_512 = new ShapeOps(64, 16, 16, 16, true);
   /** Shaped like the scalar backend. */
-  static final ShapeOps SCALAR = new ShapeOps(1, 1, 1, 1);
+  static final ShapeOps SCALAR = new ShapeOps(1, 1, 1, 1, false);
   /** A backend that never reads in place. */
-  static final ShapeOps PACKING_ONLY = new ShapeOps(64, 16, 16, 0);
+  static final ShapeOps PACKING_ONLY = new ShapeOps(64, 16, 16, 0, false);
 
   @Override
   public int tileFloats() {
@@ -21,6 +22,29 @@ record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple) imp
   @Override
   public boolean readsInPlace(int headDim) {
     return inPlaceMultiple > 0 && headDim % inPlaceMultiple == 0;
+  }
+
+  @Override
+  public boolean readsStored(int headDim) {
+    return stored && readsInPlace(headDim);
+  }
+
+  @Override
+  public void scoresStored(float[] q, int[] qOffset, int rows, int headDim, java.lang.foreign.MemorySegment k,
+      io.github.attention.kernel.KvType type, long[] rowAt, float[] rowScale, int n, float[] s, float[] tile) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public void accumulateStored(float[] p, int rows, int n, java.lang.foreign.MemorySegment v,
+      io.github.attention.kernel.KvType type, long[] rowAt, float[] rowScale, float[] alpha, float[] o,
+      int stride) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public void prefetch(java.lang.foreign.MemorySegment m, long from, long length) {
+    throw new UnsupportedOperationException();
   }
 
   @Override

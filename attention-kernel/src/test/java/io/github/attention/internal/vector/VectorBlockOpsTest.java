@@ -11,6 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.attention.internal.core.BlockOps;
 import io.github.attention.internal.core.LinearMap;
 import io.github.attention.internal.scalar.ScalarBackend;
+import io.github.attention.kernel.KvType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -46,11 +50,14 @@ class VectorBlockOpsTest {
     assertEquals(L, VECTOR.dimStep());
     assertEquals(4 * L, VECTOR.keyStep());
     assertEquals(0, KEY_BLOCK % VECTOR.keyStep(), "a key block holds whole strips");
-    assertEquals(L * L, VECTOR.tileFloats());
+    assertEquals(2 * L * L, VECTOR.tileFloats());
     assertEquals(L >= 8, VECTOR.readsInPlace(4 * L));
     assertFalse(VECTOR.readsInPlace(L + 1));
+    assertEquals(L >= 8, VECTOR.readsStored(3 * L));
+    assertFalse(VECTOR.readsStored(L + 1));
     assertEquals(1, SCALAR.sumLanes());
     assertTrue(SCALAR.readsInPlace(7));
+    assertFalse(SCALAR.readsStored(64));
   }
 
   @Test
@@ -81,6 +88,96 @@ class VectorBlockOpsTest {
         () -> VectorBackend.INSTANCE.linearMap("queryWeights (Wq)", new float[1], null, out, 1));
     assertEquals("queryWeights (Wq) of [" + out + "][1] is too large: padded to " + padded
         + " elements, more than a Java array can hold", e.getMessage());
+  }
+
+  /**
+   * Scores and value sums read from 16- and 8-bit storage, at rows anywhere in it (shuffled, repeated), are
+   * bit for bit those of the in-place operations on the widened rows, for every type, 1 to 9 rows (the tiles
+   * take 4 and repeat the last), 1 to 64 keys, head widths of 1 to 5 vectors; 64 random cases per type.
+   */
+  @Test
+  void storedRowsAreTheInPlaceArithmeticOnTheirWidenedValues() {
+    if (!VECTOR.readsStored(L)) {
+      return; // 128-bit floats: the stored path is not taken (see readsStored)
+    }
+    for (KvType type : KvType.values()) {
+      for (int trial = 0; trial < 64; trial++) {
+        int rows = 1 + random.nextInt(9);
+        int n = 1 + random.nextInt(KEY_BLOCK);
+        int headDim = L * (1 + random.nextInt(5));
+        int tokens = n + random.nextInt(40);
+        int bytes = type.bytes();
+        MemorySegment m = Arena.ofAuto().allocate((long) tokens * headDim * bytes + 64, 64).asSlice(bytes);
+        float[] widened = new float[tokens * headDim];
+        float[] scales = new float[tokens];
+        for (int i = 0; i < tokens * headDim; i++) {
+          int bits = random.nextInt();
+          switch (type) {
+            case F32 -> m.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) random.nextGaussian());
+            case BF16, F16 -> m.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) bits);
+            case INT8 -> m.set(ValueLayout.JAVA_BYTE, i, (byte) bits);
+          }
+        }
+        for (int t = 0; t < tokens; t++) {
+          scales[t] = (float) (random.nextDouble() * 0.1);
+        }
+        for (int i = 0; i < tokens * headDim; i++) {
+          int raw = switch (type) {
+            case F32 -> Float.floatToRawIntBits(m.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i));
+            case BF16, F16 -> m.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i);
+            case INT8 -> m.get(ValueLayout.JAVA_BYTE, i);
+          };
+          float x = type.widen(raw, scales[i / headDim]);
+          // NaN and infinite bf16/f16 patterns would make every sum NaN: keep the values finite.
+          widened[i] = Float.isFinite(x) ? x : 0f;
+          if (!Float.isFinite(x)) {
+            m.set(ValueLayout.JAVA_BYTE, (long) i * bytes, (byte) 0);
+            if (bytes > 1) {
+              m.set(ValueLayout.JAVA_BYTE, (long) i * bytes + 1, (byte) 0);
+            }
+            if (bytes > 2) {
+              m.set(ValueLayout.JAVA_BYTE, (long) i * bytes + 2, (byte) 0);
+              m.set(ValueLayout.JAVA_BYTE, (long) i * bytes + 3, (byte) 0);
+            }
+          }
+        }
+        // Block row j is storage token at[j]; the packed copy puts it at row j, headDim apart.
+        long[] rowAt = new long[KEY_BLOCK];
+        float[] rowScale = new float[KEY_BLOCK];
+        float[] packed = new float[n * headDim];
+        for (int j = 0; j < n; j++) {
+          int t = random.nextInt(tokens);
+          rowAt[j] = (long) t * headDim;
+          rowScale[j] = scales[t];
+          System.arraycopy(widened, t * headDim, packed, j * headDim, headDim);
+        }
+        float[] q = fill(rows * headDim);
+        int[] qOffset = new int[rows];
+        for (int r = 0; r < rows; r++) {
+          qOffset[r] = r * headDim;
+        }
+        String what = type + ", " + rows + " rows, " + n + " keys, head " + headDim;
+        float[] expected = new float[rows * KEY_BLOCK];
+        float[] actual = new float[rows * KEY_BLOCK];
+        VECTOR.scoresInPlace(q, qOffset, rows, headDim, packed, 0, headDim, n, expected, new float[VECTOR.tileFloats()]);
+        VECTOR.scoresStored(q, qOffset, rows, headDim, m, type, rowAt, rowScale, n, actual,
+            new float[VECTOR.tileFloats()]);
+        for (int r = 0; r < rows; r++) {
+          assertArrayEquals(Arrays.copyOfRange(expected, r * KEY_BLOCK, r * KEY_BLOCK + n),
+              Arrays.copyOfRange(actual, r * KEY_BLOCK, r * KEY_BLOCK + n), what + ": scores of row " + r);
+        }
+        float[] p = fill(rows * KEY_BLOCK);
+        float[] alpha = new float[rows];
+        for (int r = 0; r < rows; r++) {
+          alpha[r] = r % 3 == 0 ? 1f : (float) random.nextDouble();
+        }
+        float[] o = fill(rows * headDim);
+        float[] oStored = o.clone();
+        VECTOR.accumulate(p, rows, n, packed, 0, headDim, alpha, o, headDim);
+        VECTOR.accumulateStored(p, rows, n, m, type, rowAt, rowScale, alpha, oStored, headDim);
+        assertArrayEquals(o, oStored, what + ": accumulated values");
+      }
+    }
   }
 
   /** Lanes are added in lane order, from lane 0: floats near 2^25 are 4 apart, so the order shows. */
