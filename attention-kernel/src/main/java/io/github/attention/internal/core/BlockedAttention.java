@@ -444,11 +444,18 @@ public final class BlockedAttention implements AttentionKernel {
     }
   }
 
-  /** Where the rows of tokens {@code j0 .. j0+n-1} of head {@code g} start, and their INT8 scales. */
+  /**
+   * Where the rows of tokens {@code j0 .. j0+n-1} of head {@code g} start, and their INT8 scales: one
+   * block-table lookup per page, then a token stride per row.
+   */
   private static void locateStored(KvSource src, int j0, int n, int g, Workspace w) {
     long[] rowAt = w.rowAt;
-    for (int j = 0; j < n; j++) {
-      rowAt[j] = src.row(j0 + j, g);
+    for (int j = 0; j < n; ) {
+      int m = Math.min(n - j, src.run(j0 + j));
+      long at = src.row(j0 + j, g);
+      for (int end = j + m; j < end; j++, at += src.tokenStride) {
+        rowAt[j] = at;
+      }
     }
     if (src.type == KvType.INT8) {
       float[] scales = w.rowScales;
