@@ -176,6 +176,65 @@ public interface AttentionKernel {
   }
 
   /**
+   * Computes attention as
+   * {@link #attend(AttentionSpec, int, int, float[], float[], float[], float[], float[], Parallelism)} does,
+   * and also writes each row's log-sum-exp, as FlashAttention and FlexAttention's {@code return_lse} do:
+   * {@code lse[i·queryHeads + h] = ln(e^(sink_h) + Σ_j e^(x_j))}, natural log, over the keys row {@code i}
+   * sees, in the domain of the final logits {@code x_j} (after scale, soft-cap, mask and ALiBi), the sink
+   * included if the spec has sinks. A row that sees no key gets {@code -Infinity} (its sink's logit if it has
+   * one). With {@link LogSumExp#merge} the results of calls over disjoint sets of keys combine into the
+   * result over their union (prefix caching, cascade attention).
+   *
+   * @param spec the problem, including any variants
+   * @param qLen number of query rows, at least 1
+   * @param kvLen number of key/value rows, at least 1
+   * @param q queries, {@code [qLen][queryHeads][headDim]}
+   * @param k keys, {@code [kvLen][kvHeads][headDim]}
+   * @param v values, {@code [kvLen][kvHeads][headDim]}
+   * @param mask {@code null} or an additive mask {@code [qLen][kvLen]}
+   * @param out output, {@code [qLen][queryHeads][headDim]}
+   * @param lse log-sum-exp output, {@code [qLen][queryHeads]}, at least {@code qLen·queryHeads} long
+   * @param parallelism the threads to use
+   * @throws NullPointerException if an argument other than {@code mask} is null
+   * @throws IllegalArgumentException as the overload without {@code lse}, or if {@code lse} is too short or
+   *     the same array as an input or {@code out}
+   * @throws UnsupportedOperationException if this kernel is not one of this library's (the default)
+   */
+  default void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
+      float[] out, float[] lse, Parallelism parallelism) {
+    throw new UnsupportedOperationException(name() + " does not compute log-sum-exp");
+  }
+
+  /**
+   * Computes attention over K/V tensors as
+   * {@link #attend(AttentionSpec, int, int, float[], KvTensor, KvTensor, float[], float[], Parallelism)} does,
+   * and writes each row's log-sum-exp as
+   * {@link #attend(AttentionSpec, int, int, float[], float[], float[], float[], float[], float[], Parallelism)}
+   * does.
+   *
+   * @param spec the problem, including any variants
+   * @param qLen number of query rows, at least 1
+   * @param kvLen number of keys and values to read
+   * @param q queries, {@code [qLen][queryHeads][headDim]}
+   * @param k keys
+   * @param v values
+   * @param mask {@code null} or an additive mask {@code [qLen][kvLen]}
+   * @param out output, {@code [qLen][queryHeads][headDim]}
+   * @param lse log-sum-exp output, {@code [qLen][queryHeads]}
+   * @param parallelism the threads to use
+   * @throws NullPointerException if an argument other than {@code mask} is null
+   * @throws IllegalArgumentException as the overload without {@code lse}, or if {@code lse} is too short or
+   *     an input's storage or {@code out}
+   * @throws IllegalStateException as the overload without {@code lse}
+   * @throws WrongThreadException as the overload without {@code lse}
+   * @throws UnsupportedOperationException if this kernel is not one of this library's (the default)
+   */
+  default void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, KvTensor k, KvTensor v, float[] mask,
+      float[] out, float[] lse, Parallelism parallelism) {
+    throw new UnsupportedOperationException(name() + " does not compute log-sum-exp");
+  }
+
+  /**
    * Computes attention as the {@link KvTensor} overload does, with queries read from and outputs written to
    * fp32 rows in segments ({@link HeadRows}, any layout). Checked before anything is written, in addition:
    * each view's heads and width against the spec ({@code queryHeads}), {@code qLen} against its tokens, its

@@ -63,6 +63,22 @@ import io.github.attention.kernel.Blocking;
  * {@code n − 1}. The bound therefore counts {@code nb + 1} exponentials per key and
  * {@code K = n + nb + 3} roundings per term, whether or not the call splits.
  *
+ * <h2>6. Variants</h2>
+ * <b>Soft-cap</b>: the kernel computes {@code y = c·ŝ}, {@code t = y·fl(1/cap)} (two roundings),
+ * {@code T(t)} within a relative {@code ρ} of {@code tanh t}, and {@code z = cap·T(t)}. tanh is 1-Lipschitz,
+ * so the dot product's error and the roundings of {@code y} and {@code t} pass through undamped:
+ * {@code |z − cap·tanh(c·s/cap)| ≤ γ_D·c·Σ|qk| + 3u·|c·s| + (ρ + u)·|x_c|} to first order, with
+ * {@code x_c = cap·tanh(c·s/cap)} ({@code ρ = 4·2⁻²³} in float, see {@link Precision}).
+ * <b>ALiBi</b>: the bias {@code b = m_h·(j − p)} is one rounded product ({@code j − p} is an exact
+ * integer) and one more addition. With either, the additions of step 1 count {@code 6u·(|c·q·k| + |m| + |b|)}
+ * instead of {@code 4u·(|c·q·k| + |m|)}, plus {@code (ρ + u)·|x_c|} for the soft-cap.
+ * <b>Sliding window</b>: only which keys are visible; nothing changes.
+ * <b>Sinks</b>: the sink is one more term of the denominator, {@code e^(sink − m)}, computed in double and
+ * rounded to float (relative error ≤ 4u, as one exponential) with no value: like a key with {@code v = 0}
+ * and no rescale chain. Its weight {@code w_sink} (with the keys', summing to 1) enters step 3's
+ * {@code S} with at most the constant exponential term every key already carries, so step 2's bound covers
+ * it unchanged; the denominator has one more addition: {@code K + 1} roundings per term.
+ *
  * <h2>Result</h2>
  * <pre>  tol_d = min(2, 2S/(1 − S))·A_d + γ_{2K+1}·A_d + (16·n·(nb + 1)·η + 2·n·e^-86)·A_d + MIN_NORMAL</pre>
  * The double-precision {@link ReferenceAttention} has the same structure (with {@code nb = 1}, sequential
@@ -84,21 +100,28 @@ public final class ErrorBound {
   /** The floating-point format whose roundings are bounded. */
   public enum Precision {
     /** IEEE binary32, the kernels' arithmetic. */
-    FLOAT(0x1p-24, Float.MIN_VALUE, Float.MIN_NORMAL, Math.exp(-86)),
+    FLOAT(0x1p-24, Float.MIN_VALUE, Float.MIN_NORMAL, Math.exp(-86), 4 * 0x1p-23),
     /** IEEE binary64, the reference's arithmetic. */
-    DOUBLE(0x1p-53, Double.MIN_VALUE, Double.MIN_NORMAL, 0);
+    DOUBLE(0x1p-53, Double.MIN_VALUE, Double.MIN_NORMAL, 0, 0x1p-52);
 
     final double u;
     final double eta;
     final double minNormal;
     /** Largest weight an exponential may flush to zero (the vector kernel's e^-86; none in double). */
     final double flushedWeight;
+    /**
+     * Relative error of tanh: 4 ulp (≤ 4·2⁻²³ of the value) for the vector kernel's (measured on every
+     * float in [0, 10]: 2.99 ulp; tanh is odd and rounds to ±1 beyond) and for StrictMath.tanh rounded to
+     * float (1 ulp of double, then half an ulp of float); 1 ulp of double for the reference's Math.tanh.
+     */
+    final double tanhRelative;
 
-    Precision(double u, double eta, double minNormal, double flushedWeight) {
+    Precision(double u, double eta, double minNormal, double flushedWeight, double tanhRelative) {
       this.u = u;
       this.eta = eta;
       this.minNormal = minNormal;
       this.flushedWeight = flushedWeight;
+      this.tanhRelative = tanhRelative;
     }
 
     /** @return the unit roundoff u */
@@ -139,27 +162,61 @@ public final class ErrorBound {
     double eta = precision.eta;
     int n = row.visibleKeys();
     int nb = row.keyBlocks();
-    int dim = spec.headDim();
     double a = row.valueMagnitude()[d];
+    double s = weightPerturbation(spec, row, precision, inputErrorMean, inputErrorMax);
+    double weightShift = s < 1 ? Math.min(2, 2 * s / (1 - s)) : 2;
+    double tinyWeights = 16.0 * n * (nb + 1.0) * eta + 2.0 * n * precision.flushedWeight;
+    // Step 4: accumulation and division, with step 5's merge.
+    double accumulation = gamma(2.0 * roundingsPerTerm(spec, n, nb) + 1, u);
+    return (weightShift + accumulation + tinyWeights) * a + precision.minNormal;
+  }
 
-    // Step 1: score errors, weighted by the softmax and at their largest.
+  /**
+   * Steps 1 to 3: {@code S = Σ_j w_j·expm1(ε_j)}, bounded by {@code mean(ε)·expm1(ε_max)/ε_max}.
+   */
+  private static double weightPerturbation(AttentionSpec spec, ReferenceAttention.Row row,
+      Precision precision, double inputErrorMean, double inputErrorMax) {
+    double u = precision.u;
+    double eta = precision.eta;
+    int nb = row.keyBlocks();
+    int dim = spec.headDim();
+    // Step 1: score errors, weighted by the softmax and at their largest (step 6 for the variants).
     double underflow = ((double) spec.scale() * dim + 2) * eta;
     double gammaDot = gamma(dim + 2, u);
-    double deltaMean = gammaDot * row.weightedDotMagnitude() + 4 * u * row.weightedScoreMagnitude()
-        + underflow + inputErrorMean;
-    double deltaMax = gammaDot * row.maxDotMagnitude() + 4 * u * row.maxScoreMagnitude() + underflow
-        + inputErrorMax;
+    boolean variants = spec.softcap() > 0 || spec.alibiSlopes() != null;
+    double additions = (variants ? 6 : 4) * u;
+    double tanh = spec.softcap() > 0 ? precision.tanhRelative + u : 0;
+    double deltaMean = gammaDot * row.weightedDotMagnitude() + additions * row.weightedScoreMagnitude()
+        + tanh * row.weightedCappedMagnitude() + underflow + inputErrorMean;
+    double deltaMax = gammaDot * row.maxDotMagnitude() + additions * row.maxScoreMagnitude()
+        + tanh * row.maxCappedMagnitude() + underflow + inputErrorMax;
     // Step 2: add the subtraction of the running maximum and nb + 1 exponentials of 2 ulp each (step 5).
     double exps = (nb + 1.0) * -Math.log1p(-4 * u);
     double epsMean = (1 + u) * deltaMean + u * (row.weightedGap() + 2 * deltaMax) + exps;
     double epsMax = (1 + u) * deltaMax + u * (row.maxGap() + 2 * deltaMax) + exps;
     // Step 3: S = Σ w_j expm1(ε_j) ≤ mean(ε) · expm1(ε_max)/ε_max.
-    double s = epsMax == 0 ? 0 : epsMean * (Math.expm1(epsMax) / epsMax);
-    double weightShift = s < 1 ? Math.min(2, 2 * s / (1 - s)) : 2;
-    double tinyWeights = 16.0 * n * (nb + 1.0) * eta + 2.0 * n * precision.flushedWeight;
-    // Step 4: accumulation and division, with step 5's merge.
-    double accumulation = gamma(2.0 * roundingsPerTerm(n, nb) + 1, u);
-    return (weightShift + accumulation + tinyWeights) * a + precision.minNormal;
+    return epsMax == 0 ? 0 : epsMean * (Math.expm1(epsMax) / epsMax);
+  }
+
+  /**
+   * Bound on {@code |lse − exact|} for a float kernel's log-sum-exp of a row with visible keys,
+   * {@code lse = m + ln(total)}: the computed weights are those of scores perturbed by {@code ε_j}, so
+   * {@code Σ_j e^(x̃_j) = Σ_j e^(x_j)·Σ_j w_j e^(ε_j)} and the logarithm moves by at most
+   * {@code ln(1 + S) ≤ S}; the float sum of weights is off by a relative {@code γ_K}
+   * ({@code |ln(1 ± γ)| ≤ γ/(1 − γ)}); the result is rounded to float once ({@code u·|lse|}). Plus the
+   * same for the double reference, and a relative {@code 2^-30} for evaluating the bound.
+   *
+   * @param lse the reference's log-sum-exp of the row (for the rounding term)
+   */
+  public static double lseVsReference(AttentionSpec spec, ReferenceAttention.Row row, double lse) {
+    double bound = 0;
+    for (Precision precision : Precision.values()) {
+      double u = precision.u;
+      double s = weightPerturbation(spec, row, precision, 0, 0);
+      double g = gamma(roundingsPerTerm(spec, row.visibleKeys(), row.keyBlocks()), u);
+      bound += s + g / (1 - g) + u * Math.abs(lse) + precision.minNormal;
+    }
+    return bound * (1 + EVALUATION_MARGIN);
   }
 
   /**
@@ -197,5 +254,10 @@ public final class ErrorBound {
   /** K of steps 4 and 5: roundings a term of the weighted sums passes through. */
   private static double roundingsPerTerm(int visibleKeys, int keyBlocks) {
     return visibleKeys + keyBlocks + 3.0;
+  }
+
+  /** K with step 6: one more addition, the sink's term, in the denominator when the spec has sinks. */
+  private static double roundingsPerTerm(AttentionSpec spec, int visibleKeys, int keyBlocks) {
+    return roundingsPerTerm(visibleKeys, keyBlocks) + (spec.sinks() != null ? 1 : 0);
   }
 }

@@ -10,10 +10,14 @@ import io.github.attention.kernel.Blocking;
  * <p>For every query row {@code i} and query head {@code h} (reading key/value head
  * {@code g = h / (queryHeads / kvHeads)}) it
  * <ol>
- *   <li>materializes the scores {@code x_j = (q_i · k_j) · scale + mask[i][j]} of the visible keys
- *       ({@link #visible}); products of two floats are exact in double, so only the additions round;
- *   <li>subtracts their maximum {@code M}, exponentiates, and normalizes: {@code w_j = e^(x_j - M) / Σ};
- *   <li>returns {@code Σ_j e^(x_j - M) · v_j / Σ} (zeros when no key is visible).
+ *   <li>materializes the scores {@code x_j = cap·tanh((q_i · k_j) · scale / cap) + mask[i][j] + m_h·(j − p)}
+ *       of the visible keys ({@link #visible}; without a soft-cap the first term is {@code (q_i·k_j)·scale},
+ *       without ALiBi the last is 0); products of two floats are exact in double, so only the additions
+ *       round;
+ *   <li>subtracts their maximum {@code M}, exponentiates, and normalizes, the sink's term in the sum:
+ *       {@code w_j = e^(x_j - M) / (e^(sink_h - M) + Σ)};
+ *   <li>returns {@code Σ_j e^(x_j - M) · v_j / (e^(sink_h - M) + Σ)} (zeros when no key is visible), and
+ *       the log-sum-exp {@code M + ln(e^(sink_h - M) + Σ)}.
  * </ol>
  * Layouts and the causal rule are those of {@link io.github.attention.kernel.AttentionKernel}. Alongside the
  * output it reports, per output row, the quantities {@link ErrorBound} needs ({@link Row}).
@@ -25,11 +29,16 @@ public final class ReferenceAttention {
   private ReferenceAttention() {}
 
   /**
-   * Whether query row {@code i} sees key {@code j}: not in its causal future (bottom-right aligned) and not
-   * removed by a {@code -Infinity} mask entry.
+   * Whether query row {@code i} sees key {@code j}: not in its causal future (bottom-right aligned), inside
+   * its sliding window ({@code p − window < j} with {@code p = i + kvLen − qLen}), and not removed by a
+   * {@code -Infinity} mask entry.
    */
   public static boolean visible(AttentionSpec spec, int qLen, int kvLen, float[] mask, int i, int j) {
-    if (spec.causal() && j > i + (kvLen - qLen)) {
+    long p = (long) i + kvLen - qLen;
+    if (spec.causal() && j > p) {
+      return false;
+    }
+    if (spec.slidingWindow() > 0 && j <= p - spec.slidingWindow()) {
       return false;
     }
     return mask == null || mask[i * kvLen + j] != Float.NEGATIVE_INFINITY;
@@ -41,10 +50,16 @@ public final class ReferenceAttention {
     int heads = spec.queryHeads();
     int dim = spec.headDim();
     double scale = spec.scale();
+    double cap = spec.softcap();
+    float[] sinks = spec.sinks();
+    float[] slopes = spec.alibiSlopes();
     double[] out = new double[qLen * heads * dim];
+    double[] lse = new double[qLen * heads];
     Row[] rows = new Row[qLen * heads];
     double[] x = new double[kvLen];
     double[] dotMagnitude = new double[kvLen];
+    double[] scoreMagnitude = new double[kvLen];
+    double[] capped = new double[kvLen];
     boolean[] seen = new boolean[kvLen];
     for (int i = 0; i < qLen; i++) {
       for (int h = 0; h < heads; h++) {
@@ -66,22 +81,36 @@ public final class ReferenceAttention {
             dot += product;
             abs += Math.abs(product);
           }
-          x[j] = dot * scale + (mask == null ? 0 : mask[i * kvLen + j]);
+          // The variants in the order of AttentionSpec: soft-cap, then mask, then ALiBi.
+          double scaled = dot * scale;
+          double logit = cap > 0 ? cap * Math.tanh(scaled / cap) : scaled;
+          double maskValue = mask == null ? 0 : mask[i * kvLen + j];
+          double bias = slopes == null ? 0 : (double) slopes[h] * (j - ((long) i + kvLen - qLen));
+          x[j] = logit + maskValue + bias;
           dotMagnitude[j] = abs * scale;
+          scoreMagnitude[j] = Math.abs(scaled) + Math.abs(maskValue) + Math.abs(bias);
+          capped[j] = cap > 0 ? Math.abs(logit) : 0;
           max = Math.max(max, x[j]);
           visibleKeys++;
         }
+        double sink = sinks == null ? Double.NEGATIVE_INFINITY : sinks[h];
         if (visibleKeys == 0) {
           rows[i * heads + h] = Row.empty(dim);
+          lse[i * heads + h] = sink; // -∞ without a sink
           continue; // out stays zero
         }
-        // 2. Unnormalized weights e^(x_j - M) and their sum.
+        // 2. Unnormalized weights e^(x_j - T) and their sum with the sink's term, T = max(M, sink) so that
+        // neither overflows.
+        double top = Math.max(max, sink);
         double sum = 0;
         for (int j = 0; j < kvLen; j++) {
           if (seen[j]) {
-            sum += Math.exp(x[j] - max);
+            sum += Math.exp(x[j] - top);
           }
         }
+        double sinkTerm = Math.exp(sink - top);
+        sum += sinkTerm;
+        lse[i * heads + h] = top + Math.log(sum);
         // 3. Weighted sum of the value rows, and the row's statistics for the error bound.
         double[] valueMagnitude = new double[dim];
         double weightedDot = 0;
@@ -90,22 +119,25 @@ public final class ReferenceAttention {
         double maxDot = 0;
         double maxScore = 0;
         double maxGap = 0;
+        double weightedCapped = 0;
+        double maxCapped = 0;
         int blocks = 0;
         int lastBlock = -1;
         for (int j = 0; j < kvLen; j++) {
           if (!seen[j]) {
             continue;
           }
-          double e = Math.exp(x[j] - max);
+          double e = Math.exp(x[j] - top);
           double w = e / sum;
           int vAt = (j * spec.kvHeads() + g) * dim;
           for (int d = 0; d < dim; d++) {
             out[qAt + d] += e * v[vAt + d];
             valueMagnitude[d] = Math.max(valueMagnitude[d], Math.abs(v[vAt + d]));
           }
-          double maskValue = mask == null ? 0 : mask[i * kvLen + j];
-          double score = Math.abs(x[j] - maskValue) + Math.abs(maskValue);
+          double score = scoreMagnitude[j];
           double gap = max - x[j];
+          weightedCapped += w * capped[j];
+          maxCapped = Math.max(maxCapped, capped[j]);
           weightedDot += w * dotMagnitude[j];
           weightedScore += w * score;
           weightedGap += w * gap;
@@ -121,10 +153,10 @@ public final class ReferenceAttention {
           out[qAt + d] /= sum;
         }
         rows[i * heads + h] = new Row(visibleKeys, blocks, weightedDot, weightedScore, weightedGap, maxDot,
-            maxScore, maxGap, valueMagnitude);
+            maxScore, maxGap, valueMagnitude, weightedCapped, maxCapped, sinkTerm / sum);
       }
     }
-    return new Result(out, rows, heads);
+    return new Result(out, rows, heads, lse);
   }
 
   /** The reference output, {@code [qLen][queryHeads][headDim]}, and per-row statistics. */
@@ -132,11 +164,21 @@ public final class ReferenceAttention {
     private final double[] out;
     private final Row[] rows;
     private final int heads;
+    private final double[] lse;
 
-    Result(double[] out, Row[] rows, int heads) {
+    Result(double[] out, Row[] rows, int heads, double[] lse) {
       this.out = out;
       this.rows = rows;
       this.heads = heads;
+      this.lse = lse;
+    }
+
+    /**
+     * @return each row's log-sum-exp {@code ln(e^sink + Σ_j e^(x_j))}, {@code [qLen][queryHeads]}
+     *     ({@code -∞} for a row with no visible key and no sink); shared, do not modify
+     */
+    public double[] lse() {
+      return lse;
     }
 
     /** @return the output in the layout of {@code q}; the array is shared, do not modify it */
@@ -165,10 +207,22 @@ public final class ReferenceAttention {
    * @param maxScoreMagnitude {@code max_j (|c · q·k_j| + |mask_ij|)}
    * @param maxGap {@code max_j (M - x_j)}
    * @param valueMagnitude {@code A_d = max_j |v_jd|} for every coordinate d
+   * @param weightedCappedMagnitude {@code Σ_j w_j · |cap·tanh(c·q·k_j/cap)|} (0 without a soft-cap)
+   * @param maxCappedMagnitude {@code max_j |cap·tanh(c·q·k_j/cap)|} (0 without a soft-cap)
+   * @param sinkWeight the sink's share of the softmax, {@code e^sink / (e^sink + Σ_j e^(x_j))} (0 without)
    */
   public record Row(int visibleKeys, int keyBlocks, double weightedDotMagnitude,
       double weightedScoreMagnitude, double weightedGap, double maxDotMagnitude, double maxScoreMagnitude,
-      double maxGap, double[] valueMagnitude) {
+      double maxGap, double[] valueMagnitude, double weightedCappedMagnitude, double maxCappedMagnitude,
+      double sinkWeight) {
+
+    /** A row without the statistics of the variants (no soft-cap, no sink). */
+    public Row(int visibleKeys, int keyBlocks, double weightedDotMagnitude, double weightedScoreMagnitude,
+        double weightedGap, double maxDotMagnitude, double maxScoreMagnitude, double maxGap,
+        double[] valueMagnitude) {
+      this(visibleKeys, keyBlocks, weightedDotMagnitude, weightedScoreMagnitude, weightedGap, maxDotMagnitude,
+          maxScoreMagnitude, maxGap, valueMagnitude, 0, 0, 0);
+    }
 
     static Row empty(int dim) {
       return new Row(0, 0, 0, 0, 0, 0, 0, 0, new double[dim]);

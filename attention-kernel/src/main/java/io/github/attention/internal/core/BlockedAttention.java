@@ -99,7 +99,7 @@ public final class BlockedAttention implements AttentionKernel {
     try {
       // The call's own sources over the arrays: nothing allocated.
       run(spec, qLen, kvLen, q, call.ownKeys(k, kvLen, spec), call.ownValues(v, kvLen, spec), mask, out,
-          Teams.of(parallelism), workspace);
+          null, Teams.of(parallelism), workspace);
     } finally {
       call.close();
       workspace.leave(Activity.ATTEND);
@@ -125,7 +125,47 @@ public final class BlockedAttention implements AttentionKernel {
     Workspace workspace = Workspace.current();
     workspace.enter(Activity.ATTEND);
     try {
-      run(spec, qLen, kvLen, q, keys, values, mask, out, team, workspace);
+      run(spec, qLen, kvLen, q, keys, values, mask, out, null, team, workspace);
+    } finally {
+      workspace.call.close();
+      workspace.leave(Activity.ATTEND);
+    }
+  }
+
+  @Override
+  public void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
+      float[] out, float[] lse, Parallelism parallelism) {
+    Checks.attendArguments(spec, qLen, kvLen, q, k, v, mask, out);
+    Checks.lseArgument(lse, spec, qLen, q, k, v, mask, out);
+    Objects.requireNonNull(parallelism, "parallelism must not be null");
+    Workspace workspace = Workspace.current();
+    Call call = workspace.call;
+    workspace.enter(Activity.ATTEND);
+    try {
+      run(spec, qLen, kvLen, q, call.ownKeys(k, kvLen, spec), call.ownValues(v, kvLen, spec), mask, out,
+          lse, Teams.of(parallelism), workspace);
+    } finally {
+      call.close();
+      workspace.leave(Activity.ATTEND);
+    }
+  }
+
+  @Override
+  public void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, KvTensor k, KvTensor v, float[] mask,
+      float[] out, float[] lse, Parallelism parallelism) {
+    Objects.requireNonNull(k, "k must not be null");
+    Objects.requireNonNull(v, "v must not be null");
+    Objects.requireNonNull(parallelism, "parallelism must not be null");
+    WorkerTeam team = Teams.of(parallelism);
+    KvSource keys = KvSources.of(k);
+    KvSource values = KvSources.of(v);
+    Checks.attendArguments(spec, qLen, kvLen, q, keys, values, mask, out, team.threads());
+    Checks.lseArgument(lse, spec, qLen, q, mask, out, keys.heapArray, values.heapArray, keys.scalesArray,
+        values.scalesArray);
+    Workspace workspace = Workspace.current();
+    workspace.enter(Activity.ATTEND);
+    try {
+      run(spec, qLen, kvLen, q, keys, values, mask, out, lse, team, workspace);
     } finally {
       workspace.call.close();
       workspace.leave(Activity.ATTEND);
@@ -153,7 +193,7 @@ public final class BlockedAttention implements AttentionKernel {
         KvSource v = KvSources.of(batch.v(s));
         // Each slot keeps its own last plan: a serving loop keeps sequence s in slot s, whose plan changes
         // only when its chunk count does, however many different lengths the batch holds.
-        Plan plan = Plan.of(ops, spec, batch.qLen(s), batch.kvLen(s), team.threads(),
+        Plan plan = Plan.of(ops, spec, batch.qLen(s), span(spec, batch.qLen(s), batch.kvLen(s)), team.threads(),
             k.readsInPlace() && v.readsInPlace(), calls.plans[s]);
         Partials partials = calls.partials[s];
         if (plan.isSplit()) {
@@ -195,7 +235,7 @@ public final class BlockedAttention implements AttentionKernel {
       float[] qRows = workspace.segmentRows(size);
       float[] outRows = workspace.segmentOut(size);
       gather(queries, qLen, workspace.segmentRowsView());
-      run(spec, qLen, kvLen, qRows, keys, values, mask, outRows, team, workspace);
+      run(spec, qLen, kvLen, qRows, keys, values, mask, outRows, null, team, workspace);
       scatter(workspace.segmentOutView(), qLen, outputs);
     } finally {
       workspace.call.close();
@@ -225,16 +265,25 @@ public final class BlockedAttention implements AttentionKernel {
     }
   }
 
+  /**
+   * The keys a call's plan covers: from {@link Call#keyBase} (a sliding window's first block) to kvLen. The
+   * split rule of {@link Blocking} applies to this span.
+   */
+  private static int span(AttentionSpec spec, int qLen, int kvLen) {
+    return kvLen - Call.keyBase(spec, qLen, kvLen);
+  }
+
   /** Plans and runs a checked call (inside {@link Activity#ATTEND}). */
   private void run(AttentionSpec spec, int qLen, int kvLen, float[] q, KvSource k, KvSource v, float[] mask,
-      float[] out, WorkerTeam team, Workspace workspace) {
+      float[] out, float[] lse, WorkerTeam team, Workspace workspace) {
     boolean inPlace = k.readsInPlace() && v.readsInPlace();
-    Plan plan = Plan.of(ops, spec, qLen, kvLen, team.threads(), inPlace, workspace.plans);
+    Plan plan = Plan.of(ops, spec, qLen, span(spec, qLen, kvLen), team.threads(), inPlace, workspace.plans);
     if (plan.isSplit()) {
       workspace.ensurePartials(plan);
     }
     Call call = workspace.call;
     call.open(this, plan, CALL_IDS.incrementAndGet(), qLen, kvLen, q, k, v, mask, out, workspace.partials);
+    call.lse = lse;
     team.run(call, plan.items().size());
     if (plan.isSplit()) {
       merge(call);
@@ -243,7 +292,7 @@ public final class BlockedAttention implements AttentionKernel {
 
   /** Runs one work item of {@code call}, on the thread whose workspace {@code w} is. */
   void run(Call call, WorkItem item, Workspace w) {
-    w.ensureItems(call.plan, call.kvLen);
+    w.ensureItems(call.plan, call.kvLen - call.keyBase);
     try {
       runItem(call, item, w);
     } finally {
@@ -261,23 +310,32 @@ public final class BlockedAttention implements AttentionKernel {
           w.markPrepared(call.id, g);
         }
         start(call, g, g + 1, b.firstRow(), b.endRow(), w);
-        sweep(call, g, g + 1, b.firstRow(), b.endRow(), 0, visibleEnd(call, b.endRow()), b.access(), w);
+        sweep(call, g, g + 1, b.firstRow(), b.endRow(), visibleBegin(call, b.firstRow()),
+            visibleEnd(call, b.endRow()), b.access(), w);
         normalize(call, g, g + 1, b.endRow() - b.firstRow(), w);
       }
       case HeadSweep s -> {
         start(call, s.firstHead(), s.endHead(), 0, qLen, w);
-        sweep(call, s.firstHead(), s.endHead(), 0, qLen, 0, visibleEnd(call, qLen), s.access(), w);
+        sweep(call, s.firstHead(), s.endHead(), 0, qLen, call.keyBase, visibleEnd(call, qLen), s.access(), w);
         normalize(call, s.firstHead(), s.endHead(), qLen, w);
       }
       case KeyChunk c -> {
         int chunkKeys = call.plan.split().get().keys();
-        int begin = c.chunk() * chunkKeys;
+        int begin = call.keyBase + c.chunk() * chunkKeys;
         int end = Math.min(visibleEnd(call, qLen), begin + chunkKeys);
         startChunk(call, c, w);
         sweep(call, c.firstHead(), c.endHead(), 0, qLen, begin, end, c.access(), w);
         leavePartials(call, c, w);
       }
     }
+  }
+
+  /**
+   * The first key block rows from {@code firstRow} on can see: the start of the earliest row's sliding
+   * window, rounded down to a block (0 without a window).
+   */
+  private static int visibleBegin(Call call, int firstRow) {
+    return Math.max(call.keyBase, Call.keyBase(call.spec, call.qLen - firstRow, call.kvLen));
   }
 
   /** Query rows before {@code endRow} see keys {@code j <= row + kvLen - qLen} when causal: the keys to visit. */
@@ -361,9 +419,10 @@ public final class BlockedAttention implements AttentionKernel {
     int width = Plan.roundUp(n, ops.keyStep());
     describeRows(call, i0, rows, j0, n, width, w.blockRows);
     float[] s = w.scores;
-    int keyBlock = j0 / KEY_BLOCK;
+    int keyBlock = (j0 - call.keyBase) / KEY_BLOCK;
     for (int g = g0; g < g1; g++) {
       RowState state = w.heads[g - g0];
+      w.blockRows.head(g);
       // Scores from the head's keys of the block, wherever they are; then where its values are.
       float[] values;
       int valueOffset;
@@ -501,17 +560,25 @@ public final class BlockedAttention implements AttentionKernel {
     return heads;
   }
 
-  /** What each row sees of keys {@code j0 .. j0+n-1}: the causal limit and where its mask entries are. */
+  /**
+   * What each row sees of keys {@code j0 .. j0+n-1}: its window's start, its causal limit, where its mask
+   * entries are and its ALiBi offset.
+   */
   private static void describeRows(Call call, int i0, int rows, int j0, int n, int width, BlockRows out) {
     AttentionSpec spec = call.spec;
     int group = spec.groupSize();
     int causalShift = call.kvLen - call.qLen;
+    int window = spec.slidingWindow();
     float[] mask = call.mask;
-    out.start(rows, spec.scale(), mask);
+    out.start(rows, spec.scale(), mask, spec.softcap(), call.slopes, group);
     for (int r = 0; r < rows; r++) {
       int i = i0 + r / group;
-      int visible = spec.causal() ? i + causalShift + 1 - j0 : n;
-      out.set(r, Math.max(0, Math.min(n, visible)), mask == null ? 0 : i * call.kvLen + j0);
+      int p = i + causalShift;
+      int visible = spec.causal() ? p + 1 - j0 : n;
+      // Window: p − window < j, so the first visible key is p − window + 1 (as a long: no overflow).
+      long first = window == 0 ? 0 : (long) p - window + 1 - j0;
+      out.set(r, (int) Math.max(0, Math.min(n, first)), Math.max(0, Math.min(n, visible)),
+          mask == null ? 0 : i * call.kvLen + j0, j0 - p);
     }
     out.decideRaw(width);
   }
@@ -520,13 +587,24 @@ public final class BlockedAttention implements AttentionKernel {
   private void normalize(Call call, int g0, int g1, int queryRows, Workspace w) {
     int headDim = call.spec.headDim();
     int stride = call.plan.paddedDim();
-    int rows = queryRows * call.spec.groupSize();
+    int group = call.spec.groupSize();
+    int rows = queryRows * group;
     float[] out = call.out;
+    float[] sinks = call.sinks;
+    float[] lse = call.lse;
     for (int g = g0; g < g1; g++) {
       RowState state = w.heads[g - g0];
       for (int r = 0; r < rows; r++) {
         int dst = state.qOffset[r];
+        float max = state.max[r];
         float total = ops.rowSum(state.sum, r);
+        float sink = sinks == null ? Float.NEGATIVE_INFINITY : sinks[g * group + r % group];
+        if (lse != null) {
+          lse[dst / headDim] = SplitMerge.logSumExp(max, total, sink);
+        }
+        if (sinks != null) {
+          total = SplitMerge.withSink(total, sink, max);
+        }
         if (total > 0f) {
           ops.divide(state.o, r * stride, total, headDim, out, dst);
         } else {
@@ -536,6 +614,7 @@ public final class BlockedAttention implements AttentionKernel {
       }
     }
   }
+
 
   /** Leaves a chunk's maxima and sums beside its accumulators in the call's partials. */
   private void leavePartials(Call call, KeyChunk c, Workspace w) {
@@ -563,7 +642,9 @@ public final class BlockedAttention implements AttentionKernel {
     for (int g = 0; g < kvHeads; g++) {
       for (int r = 0; r < rows; r++) {
         int dst = (r / group) * qStride + (g * group + r % group) * headDim;
-        SplitMerge.mergeRow(ops, call.partials, r, g, kvHeads, chunks, headDim, call.out, dst);
+        float sink = call.sinks == null ? Float.NEGATIVE_INFINITY : call.sinks[g * group + r % group];
+        SplitMerge.mergeRow(ops, call.partials, r, g, kvHeads, chunks, headDim, call.out, dst,
+            call.sinks != null, sink, call.lse, dst / headDim);
       }
     }
   }
@@ -572,7 +653,7 @@ public final class BlockedAttention implements AttentionKernel {
   private void prepareHead(Call call, int g, Workspace w) {
     int headDim = call.spec.headDim();
     int stride = call.plan.paddedDim();
-    for (int j0 = 0, b = 0; j0 < call.kvLen; j0 += KEY_BLOCK, b++) {
+    for (int j0 = call.keyBase, b = 0; j0 < call.kvLen; j0 += KEY_BLOCK, b++) {
       int n = Math.min(KEY_BLOCK, call.kvLen - j0);
       packRows(call.k, j0, n, g, g + 1, w.keys, 0, headDim, stride, w);
       ops.transposeKeys(w.keys, 0, stride, n, headDim, w.preparedKeys, b * headDim * KEY_BLOCK, w.tile);

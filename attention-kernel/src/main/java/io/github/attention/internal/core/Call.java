@@ -2,6 +2,7 @@ package io.github.attention.internal.core;
 
 import io.github.attention.internal.parallel.Work;
 import io.github.attention.kernel.AttentionSpec;
+import io.github.attention.kernel.Blocking;
 
 /**
  * One attention call in progress: the caller's checked arguments and the call's {@link Plan}, read by every
@@ -28,6 +29,16 @@ final class Call implements Work {
   float[] out;
   /** The split call's partial results (in the caller's workspace). */
   Partials partials;
+  /** Where the call writes each row's log-sum-exp, {@code [qLen][queryHeads]}, or null. */
+  float[] lse;
+  /** The spec's sink logits and ALiBi slopes (not copies), or null. */
+  float[] sinks;
+  float[] slopes;
+  /**
+   * The first key any row can see, rounded down to a key block: 0 without a sliding window. Chunks of a
+   * split call start here, so that a window's decode step splits the window, not the whole cache.
+   */
+  int keyBase;
 
   /** @return this call's own source of keys, pointed at {@code k} ({@code [kvLen][kvHeads][headDim]}) */
   KvSource ownKeys(float[] k, int kvLen, AttentionSpec spec) {
@@ -55,6 +66,24 @@ final class Call implements Work {
     this.mask = mask;
     this.out = out;
     this.partials = partials;
+    this.lse = null;
+    this.sinks = SpecArrays.sinks(spec);
+    this.slopes = SpecArrays.alibiSlopes(spec);
+    this.keyBase = keyBase(spec, qLen, kvLen);
+  }
+
+  /**
+   * The first key query row 0 (the earliest position) can see, rounded down to a whole key block: 0 without
+   * a sliding window.
+   */
+  static int keyBase(AttentionSpec spec, int qLen, int kvLen) {
+    int window = spec.slidingWindow();
+    if (window == 0) {
+      return 0;
+    }
+    long first = (long) kvLen - qLen - window + 1;
+    long clamped = Math.max(0, Math.min(first, kvLen));
+    return (int) (clamped / Blocking.KEY_BLOCK * Blocking.KEY_BLOCK);
   }
 
   @Override
@@ -74,5 +103,8 @@ final class Call implements Work {
     mask = null;
     out = null;
     partials = null;
+    lse = null;
+    sinks = null;
+    slopes = null;
   }
 }

@@ -149,6 +149,23 @@ final class Checks {
     segment(name, t.data, threads);
   }
 
+  /**
+   * The log-sum-exp output of {@code [qLen][queryHeads]} floats: not null, long enough, and not an array the
+   * call reads or {@code out}.
+   */
+  static void lseArgument(float[] lse, AttentionSpec spec, int qLen, Object... others) {
+    Objects.requireNonNull(lse, "lse must not be null");
+    long size = (long) qLen * spec.queryHeads();
+    if (lse.length < size) {
+      throw failure("lse", "[qLen=" + qLen + "][queryHeads=" + spec.queryHeads() + "]", size, lse.length);
+    }
+    for (Object other : others) {
+      if (other == lse) {
+        throw new IllegalArgumentException("lse must not be the same array as an input or out");
+      }
+    }
+  }
+
   private static void maskArgument(float[] mask, int qLen, int kvLen) {
     long maskSize = (long) qLen * kvLen;
     if (mask != null && (maskSize > Integer.MAX_VALUE || mask.length < maskSize)) {

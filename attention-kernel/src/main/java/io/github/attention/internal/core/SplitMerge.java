@@ -20,7 +20,7 @@ final class SplitMerge {
    * to {@code out[dst .. dst + headDim)}.
    */
   static void mergeRow(BlockOps ops, Partials p, int r, int first, int stride, int chunks, int headDim,
-      float[] out, int dst) {
+      float[] out, int dst, boolean hasSink, float sink, float[] lse, int lseAt) {
     int rows = p.rows;
     float top = Float.NEGATIVE_INFINITY;
     int seen = 0;
@@ -56,10 +56,42 @@ final class SplitMerge {
         ops.addScaled(p.out[b], from, weight, p.paddedDim, acc);
       }
     }
+    if (lse != null) {
+      lse[lseAt] = logSumExp(top, total, sink);
+    }
+    if (hasSink) {
+      total = withSink(total, sink, top);
+    }
     if (total > 0f) {
       ops.divide(acc, at, total, headDim, out, dst);
     } else {
       Arrays.fill(out, dst, dst + headDim, 0f);
     }
+  }
+
+  /**
+   * A row's sum of weights with its sink's term: {@code total + e^(sink − max)}, the exponential in double
+   * rounded to float ({@code Math.exp}: the same intrinsic on every thread). A row that saw no key
+   * ({@code max = -∞}) gets {@code +∞} (or NaN for a sink of {@code -∞}), so that its zero accumulator
+   * still gives zeros; a sink of {@code -∞} adds exactly 0 otherwise.
+   */
+  static float withSink(float total, float sink, float max) {
+    return total + (float) Math.exp((double) sink - max);
+  }
+
+  /**
+   * A row's log-sum-exp {@code ln(Σ_j e^(x_j) + e^sink)} from its maximum {@code max} and its keys' sum of
+   * weights relative to it ({@code total}, without the sink), in double with the larger of {@code max} and
+   * {@code sink} factored out (so that neither term overflows), rounded to float; the sink itself when the
+   * row saw no key, {@code -∞} with neither; NaN for a NaN sum.
+   */
+  static float logSumExp(float max, float total, float sink) {
+    if (max == Float.NEGATIVE_INFINITY) {
+      return sink;
+    }
+    if (sink <= max) {
+      return (float) (max + Math.log(total + Math.exp((double) sink - max)));
+    }
+    return (float) (sink + Math.log(total * Math.exp((double) max - sink) + 1));
   }
 }

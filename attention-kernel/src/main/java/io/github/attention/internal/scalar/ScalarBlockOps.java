@@ -230,14 +230,27 @@ final class ScalarBlockOps implements BlockOps {
           max = x > max ? x : max;
         }
       } else {
+        int first = rows.first(r);
         int visible = rows.visible(r);
         int mr = rows.maskOffset(r);
+        float cap = rows.softcap();
+        float inverseCap = rows.inverseCap();
+        boolean alibi = rows.alibi();
+        float slope = alibi ? rows.slope(r) : 0f;
+        int offset = rows.alibiOffset(r);
         for (int j = 0; j < width; j++) {
           float x = Float.NEGATIVE_INFINITY;
-          if (j < visible) {
+          if (j >= first && j < visible) {
             x = s[sr + j] * scale;
+            if (cap > 0f) {
+              // StrictMath: the same bits in the interpreter and in compiled code, on every thread.
+              x = cap * (float) StrictMath.tanh(x * inverseCap);
+            }
             if (mask != null) {
               x += mask[mr + j];
+            }
+            if (alibi) {
+              x += slope * (float) (offset + j);
             }
           }
           s[sr + j] = x;

@@ -29,6 +29,17 @@ final class VectorBlockOps implements BlockOps {
 
   static final VectorBlockOps INSTANCE = new VectorBlockOps();
 
+  /** 0, 1, .., L−1: the lanes' key offsets within a vector (exact floats), for ALiBi's biases. */
+  private static final FloatVector IOTA = FloatVector.fromArray(F, iota(), 0);
+
+  private static float[] iota() {
+    float[] lanes = new float[L];
+    for (int i = 0; i < L; i++) {
+      lanes[i] = i;
+    }
+    return lanes;
+  }
+
   /** Keys per register tile of the score product: a key block holds whole strips. */
   private static final int STRIP = 4 * L;
 
@@ -510,18 +521,33 @@ final class VectorBlockOps implements BlockOps {
           vmax = vmax.blend(x, x.compare(VectorOperators.GT, vmax));
         }
       } else {
+        int first = rows.first(r);
         int visible = rows.visible(r);
         int mr = rows.maskOffset(r);
+        float cap = rows.softcap();
+        float inverseCap = rows.inverseCap();
+        boolean alibi = rows.alibi();
+        float slope = alibi ? rows.slope(r) : 0f;
+        int offset = rows.alibiOffset(r);
         for (int c = 0; c < width; c += L) {
           FloatVector x = FloatVector.fromArray(F, s, sr + c).mul(scale);
-          if (c + L <= visible) {
+          if (cap > 0f) {
+            x = VectorTanh.tanh(x.mul(inverseCap)).mul(cap);
+          }
+          if (c >= first && c + L <= visible) {
             if (mask != null) {
               x = x.add(FloatVector.fromArray(F, mask, mr + c));
             }
+            if (alibi) {
+              x = x.add(IOTA.add((float) (offset + c)).mul(slope));
+            }
           } else {
-            VectorMask<Float> seen = F.indexInRange(c, visible);
+            VectorMask<Float> seen = F.indexInRange(c, visible).andNot(F.indexInRange(c, first));
             if (mask != null) {
               x = x.add(FloatVector.fromArray(F, mask, mr + c, seen));
+            }
+            if (alibi) {
+              x = x.add(IOTA.add((float) (offset + c)).mul(slope));
             }
             x = minusInf.blend(x, seen);
           }

@@ -175,10 +175,10 @@ class BackendAgreementTest {
     // Row 0 sees the whole block, row 1 its first 17 keys, row 2 none; each reads its own mask row.
     BlockRows masked = new BlockRows();
     masked.ensure(rows);
-    masked.start(rows, 0.3f, mask);
-    masked.set(0, KEY_BLOCK, 10);
-    masked.set(1, 17, 210);
-    masked.set(2, 0, 410);
+    masked.start(rows, 0.3f, mask, 0f, null, 1);
+    masked.set(0, 0, KEY_BLOCK, 10, 0);
+    masked.set(1, 0, 17, 210, 0);
+    masked.set(2, 0, 0, 410, 0);
     masked.decideRaw(KEY_BLOCK);
     float[] vs = s.clone();
     float[] ss = s.clone();

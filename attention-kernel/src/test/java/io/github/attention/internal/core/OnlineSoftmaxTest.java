@@ -34,9 +34,9 @@ class OnlineSoftmaxTest {
   private static BlockRows rows(int count, float scale, int visible, float[] mask, int[] maskOffset) {
     BlockRows rows = new BlockRows();
     rows.ensure(count);
-    rows.start(count, scale, mask);
+    rows.start(count, scale, mask, 0f, null, 1);
     for (int r = 0; r < count; r++) {
-      rows.set(r, visible, maskOffset == null ? 0 : maskOffset[r]);
+      rows.set(r, 0, visible, maskOffset == null ? 0 : maskOffset[r], 0);
     }
     rows.decideRaw(WIDTH);
     return rows;

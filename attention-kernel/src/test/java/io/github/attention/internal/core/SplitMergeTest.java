@@ -39,7 +39,7 @@ class SplitMergeTest {
 
   private static float[] merge(BlockOps ops, Partials p, int chunks) {
     float[] out = {-7f, -7f, -7f, -7f};
-    SplitMerge.mergeRow(ops, p, 0, 0, 1, chunks, HEAD_DIM, out, 1);
+    SplitMerge.mergeRow(ops, p, 0, 0, 1, chunks, HEAD_DIM, out, 1, false, Float.NEGATIVE_INFINITY, null, 0);
     assertEquals(-7f, out[0], "wrote before its row");
     assertEquals(-7f, out[3], "wrote past its row");
     return Arrays.copyOfRange(out, 1, 3);
@@ -128,7 +128,7 @@ class SplitMergeTest {
     p.out[1][PADDED] = 6f;
     p.out[1][PADDED + 1] = -1f;
     float[] out = new float[2];
-    SplitMerge.mergeRow(ops, p, 1, 0, 1, 2, 2, out, 0);
+    SplitMerge.mergeRow(ops, p, 1, 0, 1, 2, 2, out, 0, false, Float.NEGATIVE_INFINITY, null, 0);
     assertArrayEquals(new float[] {3f, -0.5f}, out);
   }
 
@@ -148,7 +148,7 @@ class SplitMergeTest {
     }
     float[] out = new float[2];
     // Head 1, row 1: blocks 1 and 3, each with weight 1 and sum 1: (1001 + 3001) / 2.
-    SplitMerge.mergeRow(ops, p, 1, 1, 2, 2, 1, out, 0);
+    SplitMerge.mergeRow(ops, p, 1, 1, 2, 2, 1, out, 0, false, Float.NEGATIVE_INFINITY, null, 0);
     assertEquals(2001f, out[0]);
   }
 }
