@@ -41,7 +41,8 @@ public class AttentionBench {
   /** A {@link Shape#id()}; a unit test checks this list matches {@link Shape}. */
   @Param({"prefill-1k", "prefill-2k-causal", "decode-4k-gqa", "decode-32k-gqa", "odd-head",
       "decode-32k-gqa-bf16", "decode-32k-gqa-f16", "decode-32k-gqa-int8", "decode-32k-gqa-headmajor",
-      "decode-32k-gqa-paged", "prefill-2k-causal-bf16"})
+      "decode-32k-gqa-paged", "prefill-2k-causal-bf16", "decode-32k-gqa-window4k", "prefill-2k-causal-window512",
+      "prefill-2k-causal-softcap", "prefill-2k-causal-sinks-alibi"})
   public String shape;
 
   /**

@@ -35,7 +35,55 @@ public enum Shape {
   /** decode-32k-gqa over a paged bf16 cache: 16-token blocks, a shuffled block table. */
   DECODE_32K_GQA_PAGED("decode-32k-gqa-paged", DECODE_32K_GQA, KvStorage.PAGED_BF16),
   /** prefill-2k-causal with bf16 K/V. */
-  PREFILL_2K_CAUSAL_BF16("prefill-2k-causal-bf16", PREFILL_2K_CAUSAL, KvStorage.BF16);
+  PREFILL_2K_CAUSAL_BF16("prefill-2k-causal-bf16", PREFILL_2K_CAUSAL, KvStorage.BF16),
+  /** decode-32k-gqa with a 4096-token sliding window: reads only the window's blocks. */
+  DECODE_32K_GQA_WINDOW4K("decode-32k-gqa-window4k", DECODE_32K_GQA, Variant.WINDOW_4096),
+  /** prefill-2k-causal with a 512-token sliding window (Mistral-style). */
+  PREFILL_2K_CAUSAL_WINDOW512("prefill-2k-causal-window512", PREFILL_2K_CAUSAL, Variant.WINDOW_512),
+  /** prefill-2k-causal with logit soft-capping at 50 (Gemma 2). */
+  PREFILL_2K_CAUSAL_SOFTCAP("prefill-2k-causal-softcap", PREFILL_2K_CAUSAL, Variant.SOFTCAP_50),
+  /** prefill-2k-causal with attention sinks and the paper's ALiBi slopes. */
+  PREFILL_2K_CAUSAL_SINKS_ALIBI("prefill-2k-causal-sinks-alibi", PREFILL_2K_CAUSAL, Variant.SINKS_ALIBI);
+
+  /** The spec options a shape adds to plain attention. */
+  public enum Variant {
+    /** Plain softmax attention. */
+    NONE(0),
+    /** A sliding window of 4096 tokens. */
+    WINDOW_4096(4096),
+    /** A sliding window of 512 tokens. */
+    WINDOW_512(512),
+    /** Soft-cap 50. */
+    SOFTCAP_50(0),
+    /** One sink per query head ({@code 0.25·(h mod 4)}) and the paper's ALiBi slopes. */
+    SINKS_ALIBI(0);
+
+    private final int window;
+
+    Variant(int window) {
+      this.window = window;
+    }
+
+    AttentionSpec apply(AttentionSpec spec) {
+      return switch (this) {
+        case NONE -> spec;
+        case WINDOW_4096, WINDOW_512 -> spec.withSlidingWindow(window);
+        case SOFTCAP_50 -> spec.withSoftcap(50f);
+        case SINKS_ALIBI -> {
+          float[] sinks = new float[spec.queryHeads()];
+          for (int h = 0; h < sinks.length; h++) {
+            sinks[h] = 0.25f * (h % 4);
+          }
+          yield spec.withSinks(sinks).withAlibiSlopes(AttentionSpec.alibiSlopes(spec.queryHeads()));
+        }
+      };
+    }
+
+    /** @return the sliding window, or 0 */
+    public int window() {
+      return window;
+    }
+  }
 
   /** How a shape's K and V are stored. */
   public enum KvStorage {
@@ -72,18 +120,26 @@ public enum Shape {
   private final int headDim;
   private final boolean causal;
   private final KvStorage storage;
+  private final Variant variant;
 
   Shape(String id, Shape base, KvStorage storage) {
-    this(id, base.qLen, base.kvLen, base.queryHeads, base.kvHeads, base.headDim, base.causal, storage);
+    this(id, base.qLen, base.kvLen, base.queryHeads, base.kvHeads, base.headDim, base.causal, storage,
+        Variant.NONE);
+  }
+
+  Shape(String id, Shape base, Variant variant) {
+    this(id, base.qLen, base.kvLen, base.queryHeads, base.kvHeads, base.headDim, base.causal, base.storage,
+        variant);
   }
 
   Shape(String id, int qLen, int kvLen, int queryHeads, int kvHeads, int headDim, boolean causal) {
-    this(id, qLen, kvLen, queryHeads, kvHeads, headDim, causal, KvStorage.ARRAYS);
+    this(id, qLen, kvLen, queryHeads, kvHeads, headDim, causal, KvStorage.ARRAYS, Variant.NONE);
   }
 
   Shape(String id, int qLen, int kvLen, int queryHeads, int kvHeads, int headDim, boolean causal,
-      KvStorage storage) {
+      KvStorage storage, Variant variant) {
     this.storage = storage;
+    this.variant = variant;
     this.id = id;
     this.qLen = qLen;
     this.kvLen = kvLen;
@@ -163,24 +219,34 @@ public enum Shape {
     return qLen == 1;
   }
 
-  /** @return the kernel spec: these head counts, default scale {@code 1/sqrt(headDim)}, this causality */
+  /** @return the spec options this shape adds */
+  public Variant variant() {
+    return variant;
+  }
+
+  /**
+   * @return the kernel spec: these head counts, default scale {@code 1/sqrt(headDim)}, this causality, the
+   *     variant's options
+   */
   public AttentionSpec spec() {
-    return AttentionSpec.of(queryHeads, kvHeads, headDim).withCausal(causal);
+    return variant.apply(AttentionSpec.of(queryHeads, kvHeads, headDim).withCausal(causal));
   }
 
   /**
    * Number of (query row, key) pairs a query head attends over: {@code qLen·kvLen}, or for causal shapes
-   * only the pairs with {@code j <= i + kvLen - qLen}.
+   * only the pairs with {@code j <= i + kvLen - qLen}, and with a sliding window only those with
+   * {@code j > i + kvLen - qLen - window}.
    *
    * @return visible pairs per query head
    */
   public long visiblePairs() {
-    if (!causal) {
-      return (long) qLen * kvLen;
-    }
     long pairs = 0;
+    int window = variant.window();
     for (int i = 0; i < qLen; i++) {
-      pairs += Math.clamp(i + kvLen - qLen + 1, 0, kvLen);
+      long p = (long) i + kvLen - qLen;
+      long end = causal ? Math.min(kvLen, p + 1) : kvLen;
+      long start = window > 0 ? Math.max(0, p - window + 1) : 0;
+      pairs += Math.max(0, end - start);
     }
     return pairs;
   }
@@ -192,11 +258,13 @@ public enum Shape {
 
   /**
    * @return bytes of K and V together as stored: {@code 2·kvLen·kvHeads·headDim·bytes}, plus for int8
-   *     {@code 2·kvLen·kvHeads·4} bytes of scales
+   *     {@code 2·kvLen·kvHeads·4} bytes of scales; with a sliding window only the tokens a call can see
+   *     ({@code min(kvLen, window + qLen − 1)}) count
    */
   public long kvBytes() {
-    long scales = storage == KvStorage.INT8 ? 2L * kvLen * kvHeads * Float.BYTES : 0;
-    return 2L * kvLen * kvHeads * headDim * storage.bytes() + scales;
+    long tokens = variant.window() > 0 ? Math.min(kvLen, variant.window() + qLen - 1L) : kvLen;
+    long scales = storage == KvStorage.INT8 ? 2L * tokens * kvHeads * Float.BYTES : 0;
+    return 2L * tokens * kvHeads * headDim * storage.bytes() + scales;
   }
 
   @Override

@@ -115,11 +115,22 @@ class BenchmarkSetupTest {
     }
     assertEquals(visible, shape.visiblePairs());
     assertEquals(4.0 * shape.headDim() * shape.queryHeads() * visible, shape.flops());
-    long elements = 2L * shape.kvLen() * shape.kvHeads() * shape.headDim();
+    // The tokens some row can see: all of them, or with a window those from row 0's first visible key on.
+    long tokens = shape.kvLen();
+    if (spec.slidingWindow() > 0) {
+      tokens = 0;
+      for (int j = 0; j < shape.kvLen(); j++) {
+        if (ReferenceAttention.visible(spec, shape.qLen(), shape.kvLen(), null, shape.qLen() - 1, j)
+            || ReferenceAttention.visible(spec, shape.qLen(), shape.kvLen(), null, 0, j) || tokens > 0) {
+          tokens++;
+        }
+      }
+    }
+    long elements = 2L * tokens * shape.kvHeads() * shape.headDim();
     long bytes = switch (shape.storage()) {
       case ARRAYS, HEAD_MAJOR -> elements * 4;
       case BF16, F16, PAGED_BF16 -> elements * 2;
-      case INT8 -> elements + 2L * shape.kvLen() * shape.kvHeads() * 4;
+      case INT8 -> elements + 2L * tokens * shape.kvHeads() * 4;
     };
     assertEquals(bytes, shape.kvBytes());
   }

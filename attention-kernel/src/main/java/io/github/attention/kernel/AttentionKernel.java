@@ -5,7 +5,8 @@ import java.util.Objects;
 
 /**
  * Scaled dot-product attention, {@code out = softmax(q·kᵀ·scale + mask)·v}, for every query head at once,
- * computed in one fused pass with an online softmax (no {@code qLen × kvLen} score matrix is built).
+ * computed in one fused pass with an online softmax (no {@code qLen × kvLen} score matrix is built). The
+ * spec's variants (sliding window, soft-cap, sinks, ALiBi: see {@link AttentionSpec}) apply to every overload.
  *
  * <h2>Layouts</h2>
  * All arrays are row-major and token-major, and may be longer than needed: only the prefix described here
@@ -41,8 +42,8 @@ import java.util.Objects;
  * sum per row). A call of at most {@link Blocking#SPLIT_MAX_QUERY_ROWS} (4) query rows over more than 256 keys
  * (decoding) also cuts its keys into chunks of {@link Blocking#chunkKeys(int)} keys (256, more for kvLen
  * above 16384, at most 64 chunks), aligned at key 0, whose results are merged in chunk order, so that the
- * chunks can run in parallel (split-KV); it is not split when its partial results would exceed 2²² floats.
- * {@link Blocking} states these rules. Results depend on them and on the backend, never on the thread count
+ * chunks can run in parallel (split-KV); it is not split when its partial results would exceed 2²² floats
+ * (with a sliding window, the chunks cover only the window's span). {@link Blocking} states these rules. Results depend on them and on the backend, never on the thread count
  * or on how far the JIT has compiled the code.
  *
  * <h2>Errors</h2>

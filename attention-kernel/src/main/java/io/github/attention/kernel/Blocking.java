@@ -13,6 +13,11 @@ package io.github.attention.kernel;
  *       the online softmax from a fresh state, and the chunks' results are merged in chunk order
  *       (split-KV, as in FlashDecoding), unless their partial results would take more than
  *       {@link #SPLIT_MAX_PARTIAL_FLOATS} floats (each head's row counted at the backend's padded width).
+ *   <li>With a sliding window ({@link AttentionSpec#withSlidingWindow}), the call covers only the keys from
+ *       the block holding query row 0's first visible key, {@code base = ⌊max(0, kvLen − qLen − window + 1)
+ *       / KEY_BLOCK⌋·KEY_BLOCK}, to kvLen: the split rule and the chunks apply to that span
+ *       ({@code kvLen − base} keys), the chunks aligned at {@code base}, and blocks before it are never
+ *       read. (Blocks stay aligned at key 0.)
  * </ul>
  */
 public final class Blocking {

@@ -79,7 +79,7 @@ public final class MultiHeadAttention {
     this.queryHeads = b.queryHeads;
     this.kvHeads = b.kvHeads;
     this.headDim = b.headDim;
-    this.spec = AttentionSpec.of(queryHeads, kvHeads, headDim).withCausal(b.causal);
+    this.spec = b.variants(AttentionSpec.of(queryHeads, kvHeads, headDim).withCausal(b.causal));
     this.cachedSpec = spec.withCausal(true);
     this.kernel = b.kernel;
     this.parallelism = b.parallelism;
@@ -323,6 +323,12 @@ public final class MultiHeadAttention {
     /** Null until set: then modelDim / queryHeads. */
     private Integer headDim;
     private boolean causal;
+    private int window;
+    private boolean windowSet;
+    private float softcap;
+    private boolean softcapSet;
+    private float[] sinks;
+    private float[] alibiSlopes;
     private float[] wq;
     private float[] wk;
     private float[] wv;
@@ -382,6 +388,67 @@ public final class MultiHeadAttention {
     public Builder causal(boolean causal) {
       this.causal = causal;
       return this;
+    }
+
+    /**
+     * @param window the sliding window of {@link AttentionSpec#withSlidingWindow}, at least 1: each token
+     *     attends to itself and the {@code window − 1} tokens before it, in prefill and through a
+     *     {@link KvCache} alike (default: none). Checked by {@link #build()}.
+     * @return this builder
+     */
+    public Builder slidingWindow(int window) {
+      this.window = window;
+      this.windowSet = true;
+      return this;
+    }
+
+    /**
+     * @param cap the logit soft-cap of {@link AttentionSpec#withSoftcap}, finite and positive (default:
+     *     none). Checked by {@link #build()}.
+     * @return this builder
+     */
+    public Builder softcap(float cap) {
+      this.softcap = cap;
+      this.softcapSet = true;
+      return this;
+    }
+
+    /**
+     * @param sinks one attention-sink logit per query head ({@link AttentionSpec#withSinks}; copied by
+     *     {@link #build()}, default: none)
+     * @return this builder
+     */
+    public Builder sinks(float[] sinks) {
+      this.sinks = sinks;
+      return this;
+    }
+
+    /**
+     * @param slopes one ALiBi slope per query head ({@link AttentionSpec#withAlibiSlopes},
+     *     {@link AttentionSpec#alibiSlopes(int)} for the paper's; copied by {@link #build()}, default: none)
+     * @return this builder
+     */
+    public Builder alibiSlopes(float[] slopes) {
+      this.alibiSlopes = slopes;
+      return this;
+    }
+
+    /** The spec with this builder's variants; each wither checks its option and names it. */
+    private AttentionSpec variants(AttentionSpec spec) {
+      AttentionSpec result = spec;
+      if (windowSet) {
+        result = result.withSlidingWindow(window);
+      }
+      if (softcapSet) {
+        result = result.withSoftcap(softcap);
+      }
+      if (sinks != null) {
+        result = result.withSinks(sinks);
+      }
+      if (alibiSlopes != null) {
+        result = result.withAlibiSlopes(alibiSlopes);
+      }
+      return result;
     }
 
     /**
@@ -504,8 +571,8 @@ public final class MultiHeadAttention {
         }
         dim = modelDim / queryHeads;
       }
-      // Heads, kvHeads and headDim ranges, and kvHeads dividing heads, are AttentionSpec's checks.
-      AttentionSpec.of(queryHeads, kv, dim);
+      // Heads, kvHeads and headDim ranges, kvHeads dividing heads, and the variants are AttentionSpec's checks.
+      variants(AttentionSpec.of(queryHeads, kv, dim));
       long qWidth = (long) queryHeads * dim;
       long kvWidth = (long) kv * dim;
       checkWeight(WQ, wq, qWidth, "queryHeads·headDim", modelDim, "modelDim");
@@ -540,6 +607,12 @@ public final class MultiHeadAttention {
       b.bo = bo;
       b.kernel = kernel;
       b.parallelism = parallelism;
+      b.window = window;
+      b.windowSet = windowSet;
+      b.softcap = softcap;
+      b.softcapSet = softcapSet;
+      b.sinks = sinks;
+      b.alibiSlopes = alibiSlopes;
       return b;
     }
 

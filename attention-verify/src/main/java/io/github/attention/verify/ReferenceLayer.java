@@ -135,6 +135,15 @@ public final class ReferenceLayer {
    */
   public static Result forward(Weights w, float[] cachedKeys, float[] cachedValues, int cached, float[] x,
       int newTokens) {
+    return forward(w, 0, cachedKeys, cachedValues, cached, x, newTokens);
+  }
+
+  /**
+   * As {@link #forward(Weights, float[], float[], int, float[], int)}, for a layer with a sliding window:
+   * the token at position {@code p} sees positions {@code p − window + 1 .. p} (0 for no window).
+   */
+  public static Result forward(Weights w, int window, float[] cachedKeys, float[] cachedValues, int cached,
+      float[] x, int newTokens) {
     int dModel = w.modelDim();
     int qWidth = w.queryHeads() * w.headDim();
     int kvWidth = w.kvHeads() * w.headDim();
@@ -160,6 +169,9 @@ public final class ReferenceLayer {
 
     // 2. Attention per new token and query head, with its error bound.
     AttentionSpec spec = w.spec().withCausal(causal);
+    if (window > 0) {
+      spec = spec.withSlidingWindow(window);
+    }
     double[] heads = new double[newTokens * qWidth];
     double[] eHeads = new double[newTokens * qWidth];
     double[] uncertainty = new double[newTokens];
@@ -213,9 +225,10 @@ public final class ReferenceLayer {
     double c = spec.scale();
     int qAt = t * qWidth + h * dim;
     int end = spec.causal() ? position + 1 : total;
+    int start = spec.slidingWindow() > 0 ? Math.max(0, position - spec.slidingWindow() + 1) : 0;
     double[] x = new double[end];
     double max = Double.NEGATIVE_INFINITY;
-    for (int j = 0; j < end; j++) {
+    for (int j = start; j < end; j++) {
       int kAt = j * kvWidth + g * dim;
       double dot = 0;
       for (int d = 0; d < dim; d++) {
@@ -225,7 +238,7 @@ public final class ReferenceLayer {
       max = Math.max(max, x[j]);
     }
     double sum = 0;
-    for (int j = 0; j < end; j++) {
+    for (int j = start; j < end; j++) {
       sum += Math.exp(x[j] - max);
     }
     double weightedDot = 0;
@@ -239,7 +252,7 @@ public final class ReferenceLayer {
     double[] valueMagnitude = new double[dim];
     double[] valueError = new double[dim];
     double[] out = new double[dim];
-    for (int j = 0; j < end; j++) {
+    for (int j = start; j < end; j++) {
       double weight = Math.exp(x[j] - max) / sum;
       int kAt = j * kvWidth + g * dim;
       double dotMagnitude = 0;
@@ -268,8 +281,8 @@ public final class ReferenceLayer {
       inputMean += weight * input;
       inputMax = Math.max(inputMax, input);
     }
-    int blocks = (end + Blocking.KEY_BLOCK - 1) / Blocking.KEY_BLOCK;
-    ReferenceAttention.Row row = new ReferenceAttention.Row(end, blocks, weightedDot, weightedScore,
+    int blocks = (end - 1) / Blocking.KEY_BLOCK - start / Blocking.KEY_BLOCK + 1;
+    ReferenceAttention.Row row = new ReferenceAttention.Row(end - start, blocks, weightedDot, weightedScore,
         weightedGap, maxDot, maxScore, maxGap, valueMagnitude);
     for (int d = 0; d < dim; d++) {
       heads[qAt + d] = out[d];

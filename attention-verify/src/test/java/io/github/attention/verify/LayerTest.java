@@ -1,5 +1,7 @@
 package io.github.attention.verify;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.Parallelism;
 import io.github.attention.layer.KvCache;
@@ -17,6 +19,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.Tag;
+import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
@@ -104,6 +107,23 @@ class LayerTest {
     float[] x = c.input();
     float[] y = decodeInSteps(layer, x, c.seqLen(), new SplittableRandom(splitSeed));
     assertWithin(kernel.name() + " prefill+decode", y, ReferenceLayer.forward(w, x, c.seqLen()), c);
+  }
+
+  /**
+   * A layer with a sliding window of 1 to 40 tokens, prompt then steps through a {@link KvCache}: every
+   * output matches the causal reference in which each token sees only its window.
+   */
+  @Property
+  void windowedPrefillThenDecodeMatchesTheWindowedReference(@ForAll("causalCases") LayerCase c,
+      @ForAll boolean vector, @ForAll long splitSeed, @ForAll @IntRange(min = 1, max = 40) int window) {
+    AttentionKernel kernel = kernel(vector);
+    ReferenceLayer.Weights w = c.weights();
+    MultiHeadAttention layer = w.builder().slidingWindow(window).kernel(kernel).build();
+    assertEquals(window, layer.spec().slidingWindow());
+    float[] x = c.input();
+    float[] y = decodeInSteps(layer, x, c.seqLen(), new SplittableRandom(splitSeed));
+    assertWithin(kernel.name() + " windowed prefill+decode", y,
+        ReferenceLayer.forward(w, window, null, null, 0, x, c.seqLen()), c);
   }
 
   /**

@@ -1,0 +1,221 @@
+package io.github.attention.verify;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.attention.kernel.AttentionKernel;
+import io.github.attention.kernel.AttentionSpec;
+import io.github.attention.kernel.KvTensor;
+import io.github.attention.kernel.LogSumExp;
+import io.github.attention.kernel.Parallelism;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The variants' options, their validation, and named cases (some found by {@link VariantTest}). */
+class VariantExampleTest {
+
+  private static final List<AttentionKernel> KERNELS = List.of(AttentionKernel.scalar(), AttentionKernel.vector());
+  private static final AttentionSpec SPEC = AttentionSpec.of(4, 2, 8);
+
+  private static void rejected(String message, Runnable construction) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, construction::run);
+    assertEquals(message, e.getMessage());
+  }
+
+  @Test
+  void invalidOptionsAreRejectedByName() {
+    rejected("window must be at least 1, got 0", () -> SPEC.withSlidingWindow(0));
+    rejected("window must be at least 1, got -3", () -> SPEC.withSlidingWindow(-3));
+    rejected("softcap must be finite and positive, got 0.0", () -> SPEC.withSoftcap(0f));
+    rejected("softcap must be finite and positive, got -1.0", () -> SPEC.withSoftcap(-1f));
+    rejected("softcap must be finite and positive, got NaN", () -> SPEC.withSoftcap(Float.NaN));
+    rejected("softcap must be finite and positive, got Infinity", () -> SPEC.withSoftcap(Float.POSITIVE_INFINITY));
+    rejected("sinks must have one entry per query head: expected 4, got 3", () -> SPEC.withSinks(new float[3]));
+    rejected("sinks[2] must be finite or -Infinity, got NaN", () -> SPEC.withSinks(new float[] {0, 0, Float.NaN, 0}));
+    rejected("sinks[0] must be finite or -Infinity, got Infinity",
+        () -> SPEC.withSinks(new float[] {Float.POSITIVE_INFINITY, 0, 0, 0}));
+    rejected("slopes must have one entry per query head: expected 4, got 5",
+        () -> SPEC.withAlibiSlopes(new float[5]));
+    rejected("slopes[1] must be finite, got -Infinity",
+        () -> SPEC.withAlibiSlopes(new float[] {0, Float.NEGATIVE_INFINITY, 0, 0}));
+    rejected("heads must be at least 1, got 0", () -> AttentionSpec.alibiSlopes(0));
+    assertThrows(NullPointerException.class, () -> SPEC.withSinks(null));
+    assertThrows(NullPointerException.class, () -> SPEC.withAlibiSlopes(null));
+  }
+
+  @Test
+  void optionsAreValuesAndTheirArraysAreCopied() {
+    float[] sinks = {1, 2, 3, Float.NEGATIVE_INFINITY};
+    AttentionSpec a = SPEC.withSinks(sinks).withSlidingWindow(5).withSoftcap(30f);
+    sinks[0] = 99;
+    assertEquals(1f, a.sinks()[0], "the spec copied the array");
+    a.sinks()[1] = 99;
+    assertEquals(2f, a.sinks()[1], "the accessor returns a copy");
+    AttentionSpec b = SPEC.withSoftcap(30f).withSlidingWindow(5).withSinks(new float[] {1, 2, 3,
+        Float.NEGATIVE_INFINITY});
+    assertEquals(a, b);
+    assertEquals(a.hashCode(), b.hashCode());
+    assertNotEquals(a, b.withSlidingWindow(6));
+    assertNotEquals(a, b.withAlibiSlopes(new float[4]));
+    assertEquals(5, a.withCausal(true).withScale(0.5f).slidingWindow(), "other withers keep the variants");
+    assertEquals(0, SPEC.slidingWindow());
+    assertEquals(0f, SPEC.softcap());
+    assertEquals(null, SPEC.sinks());
+    assertTrue(a.toString().contains("slidingWindow=5") && a.toString().contains("softcap=30.0"), a.toString());
+  }
+
+  /** The paper's slopes: 2^(-8(h+1)/n) for n a power of two, and its interleaving rule otherwise. */
+  @Test
+  void alibiSlopesAreThePapers() {
+    float[] eight = AttentionSpec.alibiSlopes(8);
+    for (int h = 0; h < 8; h++) {
+      assertEquals((float) Math.pow(2, -(h + 1)), eight[h], "head " + h + " of 8");
+    }
+    float[] twelve = AttentionSpec.alibiSlopes(12);
+    assertArrayEquals(eight, Arrays.copyOf(twelve, 8), "the first 8 of 12 are those of 8");
+    // The rest are the odd-numbered slopes of 16 heads: 2^-0.5, 2^-1.5, 2^-2.5, 2^-3.5.
+    for (int k = 0; k < 4; k++) {
+      assertEquals((float) Math.pow(2, -(2 * k + 1) / 2.0), twelve[8 + k], "head " + (8 + k) + " of 12");
+    }
+    assertArrayEquals(new float[] {(float) Math.pow(2, -8)}, AttentionSpec.alibiSlopes(1));
+  }
+
+  /** The layer's builder takes the same options, puts them in the spec it passes, and checks them in build(). */
+  @Test
+  void theLayerTakesTheOptions() {
+    float[] wq = new float[16 * 16];
+    float[] wkv = new float[8 * 16];
+    io.github.attention.layer.MultiHeadAttention.Builder b = io.github.attention.layer.MultiHeadAttention.builder()
+        .modelDim(16).queryHeads(4).kvHeads(2).headDim(4).causal(true).queryWeights(wq).keyWeights(wkv)
+        .valueWeights(wkv).outputWeights(wq);
+    float[] sinks = {0, 1, 2, 3};
+    AttentionSpec spec = b.slidingWindow(7).softcap(20f).sinks(sinks).alibiSlopes(AttentionSpec.alibiSlopes(4))
+        .build().spec();
+    assertEquals(AttentionSpec.of(4, 2, 4).withCausal(true).withSlidingWindow(7).withSoftcap(20f).withSinks(sinks)
+        .withAlibiSlopes(AttentionSpec.alibiSlopes(4)), spec);
+    rejected("window must be at least 1, got 0", () -> b.slidingWindow(0).build());
+    rejected("sinks must have one entry per query head: expected 4, got 2",
+        () -> b.slidingWindow(3).sinks(new float[2]).build());
+  }
+
+  @Test
+  void lseArgumentsAreChecked() {
+    AttentionSpec spec = SPEC;
+    int qLen = 3;
+    int kvLen = 5;
+    float[] q = new float[qLen * 4 * 8];
+    float[] k = new float[kvLen * 2 * 8];
+    float[] v = new float[kvLen * 2 * 8];
+    float[] out = new float[q.length];
+    for (AttentionKernel kernel : KERNELS) {
+      float[] before = out.clone();
+      rejected("lse is too short for shape [qLen=3][queryHeads=4]: expected at least 12 elements, got 11",
+          () -> kernel.attend(spec, qLen, kvLen, q, k, v, null, out, new float[11], Parallelism.single()));
+      rejected("lse must not be the same array as an input or out",
+          () -> kernel.attend(spec, qLen, kvLen, q, k, v, null, out, out, Parallelism.single()));
+      assertThrows(NullPointerException.class,
+          () -> kernel.attend(spec, qLen, kvLen, q, k, v, null, out, null, Parallelism.single()));
+      assertArrayEquals(before, out, "out untouched");
+    }
+    rejected("outs and lses must hold the same number of parts, at least 1, got 2 and 1",
+        () -> LogSumExp.merge(1, 1, new float[][] {{0}, {0}}, new float[][] {{0}}, new float[1], null));
+    rejected("lses[1] is too short: expected at least 2 elements, got 1",
+        () -> LogSumExp.merge(2, 1, new float[][] {{0, 0}, {0, 0}}, new float[][] {{0, 0}, {0}}, new float[2],
+            null));
+  }
+
+  /**
+   * Found by {@link VariantTest} (shrunk): a sink far above every score (a mask of about -1000 against a
+   * sink of 3.8) made {@code e^(sink − max)} overflow, and the log-sum-exp came out {@code +∞}. The output
+   * is then (almost) zero and the log-sum-exp is the sink's.
+   */
+  @Test
+  void aSinkFarAboveEveryScoreGivesAFiniteLogSumExp() {
+    AttentionSpec spec = AttentionSpec.of(1, 1, 1).withSinks(new float[] {3.8331082f});
+    float[] mask = {-999f};
+    for (AttentionKernel kernel : KERNELS) {
+      float[] out = new float[1];
+      float[] lse = new float[1];
+      kernel.attend(spec, 1, 1, new float[] {0.5f}, new float[] {0.25f}, new float[] {2f}, mask, out, lse,
+          Parallelism.single());
+      assertEquals(3.8331082f, lse[0], kernel.name());
+      assertEquals(0f, out[0], kernel.name());
+    }
+  }
+
+  /** A row that sees no key outputs zeros, with or without a sink; its log-sum-exp is the sink or -∞. */
+  @Test
+  void rowsWithoutKeysGiveZerosAndTheirSinkAsLogSumExp() {
+    AttentionSpec spec = AttentionSpec.of(2, 1, 2).withCausal(true).withSinks(new float[] {0.5f,
+        Float.NEGATIVE_INFINITY});
+    // qLen 3 over kvLen 2, causal: row 0 sits at position -1 and sees nothing.
+    float[] q = new float[3 * 2 * 2];
+    Arrays.fill(q, 1f);
+    float[] k = {1, 2, 3, 4};
+    float[] v = {5, 6, 7, 8};
+    for (AttentionKernel kernel : KERNELS) {
+      float[] out = new float[q.length];
+      float[] lse = new float[6];
+      kernel.attend(spec, 3, 2, q, k, v, null, out, lse, Parallelism.single());
+      assertArrayEquals(new float[4], Arrays.copyOf(out, 4), kernel.name());
+      assertEquals(0.5f, lse[0], kernel.name());
+      assertEquals(Float.NEGATIVE_INFINITY, lse[1], kernel.name());
+    }
+  }
+
+  /**
+   * A decode step with a 100- or 1000-token window over 5000 cached tokens never reads a block outside the window:
+   * K and V hold NaN there, and the output is finite and matches the reference over the window; with fp32
+   * arrays and bf16 storage, split into chunks or not, on 1 and 2 threads.
+   */
+  @Test
+  void aWindowedDecodeNeverReadsKeysOutsideItsWindow() {
+    windowedDecode(100);
+    windowedDecode(1000); // a span of more than 256 keys: split into chunks
+  }
+
+  private static void windowedDecode(int window) {
+    int kvLen = 5000;
+    AttentionSpec spec = AttentionSpec.of(8, 2, 64).withCausal(true).withSlidingWindow(window);
+    SplittableRandom random = new SplittableRandom(5);
+    float[] q = new float[8 * 64];
+    float[] k = new float[kvLen * 2 * 64];
+    float[] v = new float[k.length];
+    for (int i = 0; i < q.length; i++) {
+      q[i] = (float) random.nextGaussian();
+    }
+    int firstBlock = (kvLen - window) / 64 * 64;
+    Arrays.fill(k, Float.NaN);
+    Arrays.fill(v, Float.NaN);
+    for (int i = firstBlock * 128; i < k.length; i++) {
+      k[i] = Float.intBitsToFloat(Float.floatToRawIntBits((float) random.nextGaussian()) & 0xFFFF0000);
+      v[i] = Float.intBitsToFloat(Float.floatToRawIntBits((float) random.nextGaussian()) & 0xFFFF0000);
+    }
+    short[] kb = new short[k.length];
+    short[] vb = new short[v.length];
+    for (int i = 0; i < k.length; i++) {
+      kb[i] = (short) (Float.floatToRawIntBits(k[i]) >>> 16);
+      vb[i] = (short) (Float.floatToRawIntBits(v[i]) >>> 16);
+    }
+    Problem p = new Problem(spec, 1, kvLen, q, k, v, null, 0, "windowed decode");
+    ReferenceAttention.Result ref = p.reference();
+    try (Parallelism two = Parallelism.threads(2)) {
+      for (AttentionKernel kernel : KERNELS) {
+        for (Parallelism team : List.of(Parallelism.single(), two)) {
+          float[] out = new float[q.length];
+          kernel.attend(spec, 1, kvLen, q, k, v, null, out, team);
+          Agreement.assertWithinBound(kernel.name() + " arrays", p, out, ref, null);
+          float[] stored = new float[q.length];
+          kernel.attend(spec, 1, kvLen, q, KvTensor.bf16(kb, kvLen, 2, 64), KvTensor.bf16(vb, kvLen, 2, 64), null,
+              stored, team);
+          Agreement.assertWithinBound(kernel.name() + " bf16", p, stored, ref, null);
+        }
+      }
+    }
+  }
+}
