@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
 import io.github.attention.kernel.KvTensor;
+import io.github.attention.kernel.LogSumExp;
 import io.github.attention.kernel.Parallelism;
 import io.github.attention.layer.KvCache;
 import io.github.attention.layer.MultiHeadAttention;
@@ -16,6 +17,62 @@ import org.junit.jupiter.api.Test;
  * and {@code end} markers is meant to be pasted into the README verbatim (minus the indentation).
  */
 class ReadmeExampleTest {
+
+  /** The README's "Variants" snippet: a gpt-oss-like spec, and two halves of a cache merged by log-sum-exp. */
+  @Test
+  void variants() {
+    SplittableRandom random = new SplittableRandom(12);
+    int qLen = 1;
+    int kvLen = 1000;
+    float[] sinkLogits = new float[64];
+    for (int h = 0; h < 64; h++) {
+      sinkLogits[h] = (float) random.nextGaussian();
+    }
+    float[] q = new float[64 * 64];
+    float[] k = new float[kvLen * 8 * 64];
+    float[] v = new float[k.length];
+    for (float[] a : new float[][] {q, k, v}) {
+      for (int i = 0; i < a.length; i++) {
+        a[i] = (float) random.nextGaussian();
+      }
+    }
+    float[] out = new float[q.length];
+    // ---- README example "variants": begin ----
+    // gpt-oss-style local layer: 64 query heads over 8 KV heads of 64, a 128-token window, learned sinks.
+    AttentionSpec spec = AttentionSpec.of(64, 8, 64).withCausal(true)
+        .withSlidingWindow(128)
+        .withSinks(sinkLogits);                     // one logit per query head
+    AttentionKernel kernel = AttentionKernel.best();
+    kernel.attend(spec, qLen, kvLen, q, k, v, null, out);
+
+    // Gemma 2: AttentionSpec.of(8, 4, 256).withCausal(true).withSoftcap(50f)
+    // BLOOM:   AttentionSpec.of(32, 32, 128).withCausal(true).withAlibiSlopes(AttentionSpec.alibiSlopes(32))
+    // ---- README example "variants": end ----
+    float[] expected = out.clone();
+    // ---- README example "lse merge": begin ----
+    // A shared prefix (keys 0..499) and a sequence's own keys (500..999), computed apart (e.g. the prefix's
+    // K/V cached once for many sequences), then merged exactly: masks keep the keys' positions.
+    AttentionSpec plain = AttentionSpec.of(64, 8, 64).withCausal(true);
+    float[] prefixMask = new float[qLen * kvLen];
+    float[] ownMask = new float[qLen * kvLen];
+    java.util.Arrays.fill(prefixMask, 500, kvLen, Float.NEGATIVE_INFINITY);
+    java.util.Arrays.fill(ownMask, 0, 500, Float.NEGATIVE_INFINITY);
+    float[] outA = new float[q.length];
+    float[] outB = new float[q.length];
+    float[] lseA = new float[qLen * 64];                 // [qLen][queryHeads]
+    float[] lseB = new float[qLen * 64];
+    kernel.attend(plain, qLen, kvLen, q, k, v, prefixMask, outA, lseA, Parallelism.single());
+    kernel.attend(plain, qLen, kvLen, q, k, v, ownMask, outB, lseB, Parallelism.single());
+    float[] merged = new float[q.length];
+    LogSumExp.merge(qLen * 64, 64, new float[][] {outA, outB}, new float[][] {lseA, lseB}, merged, null);
+    // merged == attention of q over all 1000 keys (within the error bound)
+    // ---- README example "lse merge": end ----
+    Problem whole = new Problem(plain, qLen, kvLen, q, k, v, null, 0, "readme lse merge");
+    VariantTest.assertMergedWithinBound(whole, whole.with(plain, k, v, prefixMask, "prefix"),
+        whole.with(plain, k, v, ownMask, "own keys"), merged);
+    Problem windowed = new Problem(spec, qLen, kvLen, q, k, v, null, 0, "readme variants");
+    Agreement.assertWithinBound("gpt-oss-like spec", windowed, expected, windowed.reference(), null);
+  }
 
   /** The README's "K and V where the engine keeps them" snippets, then checked against the reference. */
   @Test
