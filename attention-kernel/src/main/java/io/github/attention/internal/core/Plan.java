@@ -109,7 +109,7 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
     int chunkKeys = split ? Blocking.chunkKeys(kvLen) : 0;
     int chunks = split ? Blocking.chunks(kvLen) : 1;
     // The whole query range in one block when it fits (or when split: then rows are few).
-    int queryRows = split ? qLen : Math.max(1, ROW_TARGET / group);
+    int queryRows = split ? qLen : Math.max(1, rowTarget(spec, kvLen) / group);
     boolean oneBlock = qLen <= queryRows;
     long keyBlocks = ((long) kvLen + Blocking.KEY_BLOCK - 1) / Blocking.KEY_BLOCK;
     boolean prepare = !oneBlock && keyBlocks * Blocking.KEY_BLOCK * paddedDim <= PREPARED_LIMIT;
@@ -176,6 +176,20 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
       return ops.readsStored(headDim) ? KvAccess.STORED_ROWS : KvAccess.PACKED_ROWS;
     }
     return prepare ? KvAccess.PREPARED_HEAD : KvAccess.PACKED_BLOCK;
+  }
+
+  /**
+   * Rows (times the group) per query block: {@link #ROW_TARGET}, or for a sliding window narrower than the
+   * keys a block of {@code window/16} rows (at least 32): a block visits the keys of its first row's window
+   * to its last row's position, so its height is wasted work on every row; at 1/16 of the window that is
+   * about 6% (measured on prefill-2k-causal-window512, Intel Xeon: 61 GFLOP/s against 57 with 128 rows).
+   */
+  private static int rowTarget(AttentionSpec spec, int keys) {
+    int window = spec.slidingWindow();
+    if (window == 0 || window >= keys) {
+      return ROW_TARGET;
+    }
+    return Math.min(ROW_TARGET, Math.max(2 * FEW_ROWS, window / 16));
   }
 
   static int roundUp(int n, int step) {
