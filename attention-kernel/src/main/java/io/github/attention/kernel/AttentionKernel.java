@@ -6,7 +6,9 @@ import java.util.Objects;
 /**
  * Scaled dot-product attention, {@code out = softmax(q·kᵀ·scale + mask)·v}, for every query head at once,
  * computed in one fused pass with an online softmax (no {@code qLen × kvLen} score matrix is built). The
- * spec's variants (sliding window, soft-cap, sinks, ALiBi: see {@link AttentionSpec}) apply to every overload.
+ * spec's variants (sliding window, soft-cap, sinks, ALiBi: see {@link AttentionSpec}) apply to every overload
+ * of this library's kernels (an implementation of this interface written elsewhere must read them from the
+ * spec itself).
  *
  * <h2>Layouts</h2>
  * All arrays are row-major and token-major, and may be longer than needed: only the prefix described here
@@ -228,11 +230,16 @@ public interface AttentionKernel {
    *     an input's storage or {@code out}
    * @throws IllegalStateException as the overload without {@code lse}
    * @throws WrongThreadException as the overload without {@code lse}
-   * @throws UnsupportedOperationException if this kernel is not one of this library's (the default)
+   * @throws UnsupportedOperationException if this kernel does not compute log-sum-exps (the default widens
+   *     the tensors and calls the array overload with {@code lse})
    */
   default void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, KvTensor k, KvTensor v, float[] mask,
       float[] out, float[] lse, Parallelism parallelism) {
-    throw new UnsupportedOperationException(name() + " does not compute log-sum-exp");
+    Objects.requireNonNull(k, "k must not be null");
+    Objects.requireNonNull(v, "v must not be null");
+    Objects.requireNonNull(spec, "spec must not be null");
+    attend(spec, qLen, kvLen, q, widened(k, kvLen, spec, "k"), widened(v, kvLen, spec, "v"), mask, out, lse,
+        parallelism);
   }
 
   /**

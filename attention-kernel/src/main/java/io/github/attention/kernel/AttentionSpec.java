@@ -20,6 +20,9 @@ import java.util.Objects;
  * <pre>  x = cap·tanh(q·k·scale / cap) + mask[i][j] + slope_h·(j − p)     (p = i + kvLen − qLen)</pre>
  * (without a soft-cap the first term is {@code q·k·scale}), over the keys the causal rule and the window
  * let row {@code i} see, and the output is {@code Σ_j e^(x_j)·v_j / (e^(sink_h) + Σ_j e^(x_j))}.
+ * Positions are the call's own: key {@code j} is the call's {@code j}-th key and {@code p} counts from the
+ * call's first key, so a key range passed to the position-dependent variants (window, ALiBi) in separate
+ * calls must keep its positions (see {@link LogSumExp}).
  *
  * <p>Instances are values: the {@code with...} methods return new specs, and {@link #equals(Object)}
  * compares all fields (arrays by content).
@@ -145,7 +148,8 @@ public final class AttentionSpec {
    * {@code j} only if {@code p − window < j}: its own position and the {@code window − 1} before it (and,
    * without causal masking, every later key). With causal masking, {@code window = 1} sees only itself.
    * Key blocks outside every row's window are never read: a decode step over a long cache costs what its
-   * window costs.
+   * window costs. (Keys just outside a window but in the same 64-key block as visible ones are read and
+   * given a weight of exactly 0, as masked keys are: a NaN there still makes the row NaN.)
    *
    * @param window how many positions, ending at its own, a row sees; at least 1
    * @return a spec equal to this one except for {@link #slidingWindow()}
@@ -165,13 +169,17 @@ public final class AttentionSpec {
    * float once; the vector kernel's {@code tanh} is its own, within 4 ulp of the exact value on every
    * float, the scalar kernel's is {@code StrictMath.tanh}.)
    *
-   * @param cap the cap, finite and positive
+   * @param cap the cap, finite and positive, with a finite reciprocal (not below about 2.9e-39)
    * @return a spec equal to this one except for {@link #softcap()}
-   * @throws IllegalArgumentException if {@code cap} is not finite and positive
+   * @throws IllegalArgumentException if {@code cap} is not finite and positive, or {@code 1/cap} overflows
    */
   public AttentionSpec withSoftcap(float cap) {
     if (!(cap > 0f) || Float.isInfinite(cap)) {
       throw new IllegalArgumentException("softcap must be finite and positive, got " + cap);
+    }
+    if (Float.isInfinite(1f / cap)) {
+      throw new IllegalArgumentException("softcap must have a finite reciprocal in float (at least "
+          + Math.nextUp(1f / Float.MAX_VALUE) + "), got " + cap);
     }
     return new AttentionSpec(queryHeads, kvHeads, headDim, scale, causal, window, cap, sinks, alibiSlopes);
   }
@@ -209,7 +217,9 @@ public final class AttentionSpec {
    * This spec with ALiBi (Press et al. 2022, arXiv 2108.12409; BLOOM, MPT): query head {@code h} adds
    * {@code slopes[h] · (j − p)} to the score of key {@code j}, where {@code p = i + kvLen − qLen} is query
    * row {@code i}'s position (bottom-right aligned), after the scale, the soft-cap and the mask. The array
-   * is copied; {@link #alibiSlopes(int)} gives the paper's slopes.
+   * is copied; {@link #alibiSlopes(int)} gives the paper's slopes. The bias is the causal models' (keys
+   * after {@code p} get a growing positive bias; bidirectional variants use {@code −|j − p|}, which this
+   * does not provide).
    *
    * @param slopes one slope per query head, each finite
    * @return a spec equal to this one except for {@link #alibiSlopes()}

@@ -15,6 +15,15 @@ import java.util.Objects;
  * <p>Sinks: a sink is one more term of a row's softmax denominator, so it must be counted once. Compute one
  * part with the spec's sinks and the others without, and the merge gives the result with sinks over the
  * union.
+ *
+ * <p>Positions: each call numbers its keys from 0 and places its query rows at the end of its keys. Plain
+ * attention (and the soft-cap, and sinks) do not depend on positions, so a cached prefix can be attended
+ * from its own buffer (non-causal: all of it is in every query's past) and the query's own keys from theirs
+ * (causal). A sliding window and ALiBi do depend on them: for those, give every part the whole key range and
+ * mask out the other parts' keys, so that the positions stay those of the whole sequence.
+ *
+ * <p>NaN: a part whose {@code lse} is NaN (its scores were NaN) makes the row's output and {@code lse} NaN;
+ * {@code +Infinity} likewise gives NaN.
  */
 public final class LogSumExp {
 
@@ -27,11 +36,14 @@ public final class LogSumExp {
    * @param headDim values per row
    * @param outs the parts' outputs, each {@code [rows][headDim]}
    * @param lses the parts' log-sum-exps, each {@code [rows]}, in the same order
-   * @param out the merged output, {@code [rows][headDim]}; may be one of {@code outs}
-   * @param lse the merged log-sum-exps, {@code [rows]}, or null if not wanted; may be one of {@code lses}
+   * @param out the merged output, {@code [rows][headDim]}; may be one of {@code outs} (each row is read
+   *     before it is written), not one of {@code lses}
+   * @param lse the merged log-sum-exps, {@code [rows]}, or null if not wanted; may be one of {@code lses},
+   *     not {@code out} nor one of {@code outs}
    * @throws NullPointerException if an array other than {@code lse} is null
    * @throws IllegalArgumentException if {@code rows} or {@code headDim} is not positive, there is no part,
-   *     {@code outs} and {@code lses} differ in length, or an array is too short (the message names it)
+   *     {@code outs} and {@code lses} differ in length, an array is too short, or {@code out} or {@code lse}
+   *     is an array it must not be (the message names it)
    */
   public static void merge(int rows, int headDim, float[][] outs, float[][] lses, float[] out, float[] lse) {
     Objects.requireNonNull(outs, "outs must not be null");
@@ -55,6 +67,17 @@ public final class LogSumExp {
     length("out", out, size);
     if (lse != null) {
       length("lse", lse, rows);
+    }
+    for (int k = 0; k < outs.length; k++) {
+      if (lses[k] == out) {
+        throw new IllegalArgumentException("out must not be lses[" + k + "]: each row's weights are read first");
+      }
+      if (lse != null && outs[k] == lse) {
+        throw new IllegalArgumentException("lse must not be outs[" + k + "]");
+      }
+    }
+    if (lse != null && lse == out) {
+      throw new IllegalArgumentException("lse must not be the same array as out");
     }
     int parts = outs.length;
     double[] weights = new double[parts];

@@ -137,7 +137,7 @@ public final class MultiHeadAttention {
   /**
    * Runs the layer over {@code newTokens} tokens that continue the sequence held in {@code cache}: their
    * keys and values are appended to the cache, and each new token attends causally to every cached token
-   * up to itself. A prompt of n tokens followed by single tokens gives the same outputs (up to rounding) as
+   * up to itself (with a sliding window, to the last {@code window} of them). A prompt of n tokens followed by single tokens gives the same outputs (up to rounding) as
    * one causal {@link #forward(float[], int, float[])} over the whole sequence.
    *
    * @param x input embeddings of the new tokens, {@code [newTokens][modelDim]}
@@ -289,7 +289,10 @@ public final class MultiHeadAttention {
     return spec.causal();
   }
 
-  /** @return the attention spec (heads, head width, scale, causality) the layer passes to its kernel */
+  /**
+   * @return the attention spec the layer passes to its kernel (heads, head width, scale, causality, and
+   *     the builder's variants)
+   */
   public AttentionSpec spec() {
     return spec;
   }
@@ -391,9 +394,10 @@ public final class MultiHeadAttention {
     }
 
     /**
-     * @param window the sliding window of {@link AttentionSpec#withSlidingWindow}, at least 1: each token
-     *     attends to itself and the {@code window − 1} tokens before it, in prefill and through a
-     *     {@link KvCache} alike (default: none). Checked by {@link #build()}.
+     * @param window the sliding window of {@link AttentionSpec#withSlidingWindow}, at least 1: in a causal
+     *     layer each token attends to itself and the {@code window − 1} tokens before it, in prefill and
+     *     through a {@link KvCache} alike (a non-causal layer also sees every later token); default: none.
+     *     Checked by {@link #build()}. The cache still holds every token (the window saves time, not memory).
      * @return this builder
      */
     public Builder slidingWindow(int window) {

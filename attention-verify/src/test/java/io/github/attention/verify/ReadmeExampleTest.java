@@ -49,27 +49,31 @@ class ReadmeExampleTest {
     // BLOOM:   AttentionSpec.of(32, 32, 128).withCausal(true).withAlibiSlopes(AttentionSpec.alibiSlopes(32))
     // ---- README example "variants": end ----
     float[] expected = out.clone();
+    float[] prefixK = java.util.Arrays.copyOfRange(k, 0, 500 * 8 * 64);
+    float[] prefixV = java.util.Arrays.copyOfRange(v, 0, 500 * 8 * 64);
+    float[] ownK = java.util.Arrays.copyOfRange(k, 500 * 8 * 64, k.length);
+    float[] ownV = java.util.Arrays.copyOfRange(v, 500 * 8 * 64, v.length);
     // ---- README example "lse merge": begin ----
-    // A shared prefix (keys 0..499) and a sequence's own keys (500..999), computed apart (e.g. the prefix's
-    // K/V cached once for many sequences), then merged exactly: masks keep the keys' positions.
-    AttentionSpec plain = AttentionSpec.of(64, 8, 64).withCausal(true);
-    float[] prefixMask = new float[qLen * kvLen];
-    float[] ownMask = new float[qLen * kvLen];
-    java.util.Arrays.fill(prefixMask, 500, kvLen, Float.NEGATIVE_INFINITY);
-    java.util.Arrays.fill(ownMask, 0, 500, Float.NEGATIVE_INFINITY);
-    float[] outA = new float[q.length];
-    float[] outB = new float[q.length];
-    float[] lseA = new float[qLen * 64];                 // [qLen][queryHeads]
-    float[] lseB = new float[qLen * 64];
-    kernel.attend(plain, qLen, kvLen, q, k, v, prefixMask, outA, lseA, Parallelism.single());
-    kernel.attend(plain, qLen, kvLen, q, k, v, ownMask, outB, lseB, Parallelism.single());
+    // Prefix caching: a shared prompt's K/V (500 tokens) kept once for many sequences, and one sequence's
+    // own 500 tokens in its own buffers. The prefix lies wholly in the query's past (not causal); the own
+    // keys are causal. Plain attention does not depend on positions, so the two parts merge into the whole.
+    AttentionSpec plain = AttentionSpec.of(64, 8, 64);
+    float[] outPrefix = new float[q.length];
+    float[] outOwn = new float[q.length];
+    float[] lsePrefix = new float[qLen * 64];            // [qLen][queryHeads]
+    float[] lseOwn = new float[qLen * 64];
+    kernel.attend(plain, qLen, 500, q, prefixK, prefixV, null, outPrefix, lsePrefix, Parallelism.single());
+    kernel.attend(plain.withCausal(true), qLen, 500, q, ownK, ownV, null, outOwn, lseOwn, Parallelism.single());
     float[] merged = new float[q.length];
-    LogSumExp.merge(qLen * 64, 64, new float[][] {outA, outB}, new float[][] {lseA, lseB}, merged, null);
-    // merged == attention of q over all 1000 keys (within the error bound)
+    LogSumExp.merge(qLen * 64, 64, new float[][] {outPrefix, outOwn}, new float[][] {lsePrefix, lseOwn}, merged,
+        null);
+    // merged: attention over all 1000 tokens (within the error bound). With a window or ALiBi, which count
+    // positions, pass every part the whole key range instead and mask out the others' keys.
     // ---- README example "lse merge": end ----
-    Problem whole = new Problem(plain, qLen, kvLen, q, k, v, null, 0, "readme lse merge");
-    VariantTest.assertMergedWithinBound(whole, whole.with(plain, k, v, prefixMask, "prefix"),
-        whole.with(plain, k, v, ownMask, "own keys"), merged);
+    Problem whole = new Problem(plain.withCausal(true), qLen, kvLen, q, k, v, null, 0, "readme lse merge");
+    VariantTest.assertMergedWithinBound(whole,
+        new Problem(plain, qLen, 500, q, prefixK, prefixV, null, 0, "prefix"),
+        new Problem(plain.withCausal(true), qLen, 500, q, ownK, ownV, null, 0, "own keys"), merged);
     Problem windowed = new Problem(spec, qLen, kvLen, q, k, v, null, 0, "readme variants");
     Agreement.assertWithinBound("gpt-oss-like spec", windowed, expected, windowed.reference(), null);
   }

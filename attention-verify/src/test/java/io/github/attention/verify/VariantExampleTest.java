@@ -44,6 +44,8 @@ class VariantExampleTest {
     rejected("slopes[1] must be finite, got -Infinity",
         () -> SPEC.withAlibiSlopes(new float[] {0, Float.NEGATIVE_INFINITY, 0, 0}));
     rejected("heads must be at least 1, got 0", () -> AttentionSpec.alibiSlopes(0));
+    rejected("softcap must have a finite reciprocal in float (at least " + Math.nextUp(1f / Float.MAX_VALUE)
+        + "), got 1.0E-39", () -> SPEC.withSoftcap(1e-39f));
     assertThrows(NullPointerException.class, () -> SPEC.withSinks(null));
     assertThrows(NullPointerException.class, () -> SPEC.withAlibiSlopes(null));
   }
@@ -124,6 +126,12 @@ class VariantExampleTest {
     }
     rejected("outs and lses must hold the same number of parts, at least 1, got 2 and 1",
         () -> LogSumExp.merge(1, 1, new float[][] {{0}, {0}}, new float[][] {{0}}, new float[1], null));
+    float[] buffer = new float[4];
+    rejected("lse must not be the same array as out",
+        () -> LogSumExp.merge(2, 1, new float[][] {{0, 0}}, new float[][] {{0, 0}}, buffer, buffer));
+    float[] lses0 = new float[2];
+    rejected("out must not be lses[0]: each row's weights are read first",
+        () -> LogSumExp.merge(2, 1, new float[][] {{0, 0}}, new float[][] {lses0}, lses0, null));
     rejected("lses[1] is too short: expected at least 2 elements, got 1",
         () -> LogSumExp.merge(2, 1, new float[][] {{0, 0}, {0, 0}}, new float[][] {{0, 0}, {0}}, new float[2],
             null));
@@ -165,6 +173,105 @@ class VariantExampleTest {
       assertArrayEquals(new float[4], Arrays.copyOf(out, 4), kernel.name());
       assertEquals(0.5f, lse[0], kernel.name());
       assertEquals(Float.NEGATIVE_INFINITY, lse[1], kernel.name());
+    }
+  }
+
+  /**
+   * Found in review: the plan cache did not compare the query-block height, which a window narrower than the
+   * keys changes, so the same call gave other bits on a thread that had run a shorter one before. Each call
+   * on a fresh thread, and after the other shape on the same thread, must give the same bits.
+   */
+  @Test
+  void aWindowedCallsBitsDoNotDependOnTheCallsBeforeIt() throws Exception {
+    AttentionSpec spec = AttentionSpec.of(4, 4, 64).withCausal(true).withSlidingWindow(512);
+    int qLen = 200;
+    SplittableRandom random = new SplittableRandom(9);
+    float[] q = new float[qLen * 4 * 64];
+    float[] k = new float[1000 * 4 * 64];
+    float[] v = new float[k.length];
+    for (float[] a : new float[][] {q, k, v}) {
+      for (int i = 0; i < a.length; i++) {
+        a[i] = (float) random.nextGaussian();
+      }
+    }
+    for (AttentionKernel kernel : KERNELS) {
+      float[] fresh = onNewThread(() -> {
+        float[] out = new float[q.length];
+        kernel.attend(spec, qLen, 1000, q, k, v, null, out);
+        return out;
+      });
+      float[] after = onNewThread(() -> {
+        float[] out = new float[q.length];
+        kernel.attend(spec, qLen, 200, q, k, v, null, out);
+        kernel.attend(spec, qLen, 1000, q, k, v, null, out);
+        return out;
+      });
+      Agreement.assertIdentical(kernel.name() + ": after another kvLen", fresh, after, q.length,
+          new Problem(spec, qLen, 1000, q, k, v, null, 0, "plan cache"));
+    }
+  }
+
+  private static float[] onNewThread(java.util.concurrent.Callable<float[]> work) throws Exception {
+    java.util.concurrent.FutureTask<float[]> task = new java.util.concurrent.FutureTask<>(work);
+    Thread thread = new Thread(task);
+    thread.start();
+    return task.get();
+  }
+
+  /**
+   * Found in review: a paged cache whose pages before the window were freed (table entries -1, as a
+   * vLLM-style server may do) was refused, though the call never reads them. Only the blocks read are
+   * checked; an entry inside the window that is outside the pool is still refused.
+   */
+  @Test
+  void freedPagesBeforeTheWindowAreNotRead() {
+    int kvLen = 1024;
+    AttentionSpec spec = AttentionSpec.of(4, 2, 16).withCausal(true).withSlidingWindow(100);
+    int blockTokens = 16;
+    int blocks = kvLen / blockTokens;
+    SplittableRandom random = new SplittableRandom(4);
+    float[] pool = new float[blocks * blockTokens * 2 * 16];
+    for (int i = 0; i < pool.length; i++) {
+      pool[i] = (float) random.nextGaussian();
+    }
+    int[] table = new int[blocks];
+    for (int b = 0; b < blocks; b++) {
+      table[b] = b;
+    }
+    float[] q = new float[4 * 16];
+    Arrays.fill(q, 0.5f);
+    float[] expected = new float[q.length];
+    KvTensor whole = KvTensor.paged(KvTensor.of(pool, blocks * blockTokens, 2, 16), blockTokens, table);
+    AttentionKernel.vector().attend(spec, 1, kvLen, q, whole, whole, null, expected);
+    // Row 0 sits at 1023 and sees 924..1023: key block 896 on, table entries 56 on.
+    int firstRead = (kvLen - 100) / 64 * 64 / blockTokens;
+    int[] freed = table.clone();
+    Arrays.fill(freed, 0, firstRead, -1);
+    KvTensor evicted = KvTensor.paged(KvTensor.of(pool, blocks * blockTokens, 2, 16), blockTokens, freed);
+    for (AttentionKernel kernel : KERNELS) {
+      float[] out = new float[q.length];
+      kernel.attend(spec, 1, kvLen, q, evicted, evicted, null, out);
+      float[] reference = new float[q.length];
+      kernel.attend(spec, 1, kvLen, q, whole, whole, null, reference);
+      Agreement.assertIdentical(kernel.name() + ": freed pages", reference, out, q.length,
+          new Problem(spec, 1, kvLen, q, new float[0], new float[0], null, 0, "paged"));
+    }
+    int[] broken = freed.clone();
+    broken[firstRead] = -1;
+    KvTensor bad = KvTensor.paged(KvTensor.of(pool, blocks * blockTokens, 2, 16), blockTokens, broken);
+    rejected("k's block table entry [" + firstRead + "] = -1 is outside its pool of " + blocks + " blocks",
+        () -> AttentionKernel.vector().attend(spec, 1, kvLen, q, bad, bad, null, new float[q.length]));
+  }
+
+  /** Found in review: NaN scores gave a log-sum-exp of -∞ ("no key"), which a merge would silently drop. */
+  @Test
+  void nanScoresGiveANanLogSumExp() {
+    AttentionSpec spec = AttentionSpec.of(1, 1, 2);
+    for (AttentionKernel kernel : KERNELS) {
+      float[] lse = new float[1];
+      kernel.attend(spec, 1, 2, new float[] {Float.NaN, 1}, new float[] {1, 2, 3, 4}, new float[] {1, 2, 3, 4},
+          null, new float[2], lse, Parallelism.single());
+      assertTrue(Float.isNaN(lse[0]), kernel.name() + ": lse " + lse[0]);
     }
   }
 

@@ -51,8 +51,8 @@ final class Checks {
     int headDim = spec.headDim();
     long qSize = (long) qLen * queryHeads * headDim;
     check("q", qSize, q.length, qLen, "qLen", queryHeads, "queryHeads", headDim);
-    tensor("k", "k's scales", k, spec, kvLen, threads);
-    tensor("v", "v's scales", v, spec, kvLen, threads);
+    tensor("k", "k's scales", k, spec, qLen, kvLen, threads);
+    tensor("v", "v's scales", v, spec, qLen, kvLen, threads);
     maskArgument(mask, qLen, kvLen);
     check("out", qSize, out.length, qLen, "qLen", queryHeads, "queryHeads", headDim);
     notSameArray(out, q, "q");
@@ -123,8 +123,8 @@ final class Checks {
     Objects.requireNonNull(spec, "spec must not be null");
     lengths(qLen, kvLen);
     rows("q", q, spec, qLen, threads);
-    tensor("k", "k's scales", k, spec, kvLen, threads);
-    tensor("v", "v's scales", v, spec, kvLen, threads);
+    tensor("k", "k's scales", k, spec, qLen, kvLen, threads);
+    tensor("v", "v's scales", v, spec, qLen, kvLen, threads);
     maskArgument(mask, qLen, kvLen);
     if ((long) qLen * spec.queryHeads() * spec.headDim() > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException("q of " + qLen + " tokens is more than one call can hold");
@@ -182,8 +182,8 @@ final class Checks {
     }
   }
 
-  private static void tensor(String name, String scalesName, KvSource t, AttentionSpec spec, int kvLen,
-      int threads) {
+  private static void tensor(String name, String scalesName, KvSource t, AttentionSpec spec, int qLen,
+      int kvLen, int threads) {
     if (t.kvHeads() != spec.kvHeads() || t.headDim() != spec.headDim()) {
       throw new IllegalArgumentException(name + " has " + t.kvHeads() + " KV heads of width " + t.headDim()
           + ", the spec " + spec.kvHeads() + " of width " + spec.headDim());
@@ -192,9 +192,11 @@ final class Checks {
       throw new IllegalArgumentException("kvLen=" + kvLen + " exceeds the " + t.tokens() + " tokens of " + name);
     }
     if (t.blockTokens != 0) {
+      // Only the blocks the call reads: with a sliding window, from the first visible key's key block on
+      // (an engine may have freed the pages before it).
       int blocks = (kvLen - 1) / t.blockTokens + 1;
       int[] table = t.table;
-      for (int b = 0; b < blocks; b++) {
+      for (int b = Call.keyBase(spec, qLen, kvLen) / t.blockTokens; b < blocks; b++) {
         if (table[b] < 0 || table[b] >= t.poolBlocks) {
           throw new IllegalArgumentException(name + "'s block table entry [" + b + "] = " + table[b]
               + " is outside its pool of " + t.poolBlocks + " blocks");

@@ -26,7 +26,8 @@ import java.util.Optional;
  * How many KV heads one item sweeps depends on the thread count (all of them when single-threaded, so that
  * K and V are read in address order, otherwise enough items for the threads); heads are independent, so that
  * changes no result. A plan does not depend on the exact key count, only on what it decides (the chunks,
- * whether heads are prepared): consecutive decoding steps share one plan, which {@link #of} finds again
+ * whether heads are prepared, and with a sliding window narrower than the keys the height of the query
+ * blocks, which the cache compares too): consecutive decoding steps share one plan, which {@link #of} finds again
  * instead of allocating a new one.
  *
  * @param ops the backend's block operations, whose widths the plan is sized for
@@ -116,7 +117,7 @@ record Plan(BlockOps ops, AttentionSpec spec, int qLen, int threads, int paddedD
     for (int i = 0; i < recent.length; i++) {
       Plan p = recent[i];
       if (p != null && p.ops == ops && p.qLen == qLen && p.threads == threads && p.inPlace == inPlace
-          && p.prepareHeads == prepare
+          && p.prepareHeads == prepare && p.rowsPerItem == (oneBlock ? qLen : queryRows) * group
           && p.chunks() == chunks && (!split || p.split.get().keys() == chunkKeys) && p.spec.equals(spec)) {
         System.arraycopy(recent, 0, recent, 1, i);
         recent[0] = p;

@@ -86,6 +86,9 @@ final class SplitMerge {
    * row saw no key, {@code -∞} with neither; NaN for a NaN sum.
    */
   static float logSumExp(float max, float total, float sink) {
+    if (Float.isNaN(total) || Float.isNaN(max)) {
+      return Float.NaN; // NaN scores: not "no key", which a merge would silently drop
+    }
     if (max == Float.NEGATIVE_INFINITY) {
       return sink;
     }
