@@ -90,7 +90,23 @@ public final class BlockedAttention implements AttentionKernel {
   @Override
   public void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
       float[] out, Parallelism parallelism) {
+    attendArrays(spec, qLen, kvLen, q, k, v, mask, out, null, parallelism);
+  }
+
+  @Override
+  public void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
+      float[] out, float[] lse, Parallelism parallelism) {
+    Objects.requireNonNull(lse, "lse must not be null");
+    attendArrays(spec, qLen, kvLen, q, k, v, mask, out, lse, parallelism);
+  }
+
+  /** The array overloads, with or without a log-sum-exp output. */
+  private void attendArrays(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v,
+      float[] mask, float[] out, float[] lse, Parallelism parallelism) {
     Checks.attendArguments(spec, qLen, kvLen, q, k, v, mask, out);
+    if (lse != null) {
+      Checks.lseArgument(lse, spec, qLen, q, k, v, mask, out);
+    }
     Objects.requireNonNull(parallelism, "parallelism must not be null");
     Workspace workspace = Workspace.current();
     Call call = workspace.call;
@@ -99,7 +115,7 @@ public final class BlockedAttention implements AttentionKernel {
     try {
       // The call's own sources over the arrays: nothing allocated.
       run(spec, qLen, kvLen, q, call.ownKeys(k, kvLen, spec), call.ownValues(v, kvLen, spec), mask, out,
-          null, Teams.of(parallelism), workspace);
+          lse, Teams.of(parallelism), workspace);
     } finally {
       call.close();
       workspace.leave(Activity.ATTEND);
@@ -115,44 +131,19 @@ public final class BlockedAttention implements AttentionKernel {
   @Override
   public void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, KvTensor k, KvTensor v, float[] mask,
       float[] out, Parallelism parallelism) {
-    Objects.requireNonNull(k, "k must not be null");
-    Objects.requireNonNull(v, "v must not be null");
-    Objects.requireNonNull(parallelism, "parallelism must not be null");
-    WorkerTeam team = Teams.of(parallelism);
-    KvSource keys = KvSources.of(k);
-    KvSource values = KvSources.of(v);
-    Checks.attendArguments(spec, qLen, kvLen, q, keys, values, mask, out, team.threads());
-    Workspace workspace = Workspace.current();
-    workspace.enter(Activity.ATTEND);
-    try {
-      run(spec, qLen, kvLen, q, keys, values, mask, out, null, team, workspace);
-    } finally {
-      workspace.call.close();
-      workspace.leave(Activity.ATTEND);
-    }
-  }
-
-  @Override
-  public void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, float[] k, float[] v, float[] mask,
-      float[] out, float[] lse, Parallelism parallelism) {
-    Checks.attendArguments(spec, qLen, kvLen, q, k, v, mask, out);
-    Checks.lseArgument(lse, spec, qLen, q, k, v, mask, out);
-    Objects.requireNonNull(parallelism, "parallelism must not be null");
-    Workspace workspace = Workspace.current();
-    Call call = workspace.call;
-    workspace.enter(Activity.ATTEND);
-    try {
-      run(spec, qLen, kvLen, q, call.ownKeys(k, kvLen, spec), call.ownValues(v, kvLen, spec), mask, out,
-          lse, Teams.of(parallelism), workspace);
-    } finally {
-      call.close();
-      workspace.leave(Activity.ATTEND);
-    }
+    attendTensors(spec, qLen, kvLen, q, k, v, mask, out, null, parallelism);
   }
 
   @Override
   public void attend(AttentionSpec spec, int qLen, int kvLen, float[] q, KvTensor k, KvTensor v, float[] mask,
       float[] out, float[] lse, Parallelism parallelism) {
+    Objects.requireNonNull(lse, "lse must not be null");
+    attendTensors(spec, qLen, kvLen, q, k, v, mask, out, lse, parallelism);
+  }
+
+  /** The tensor overloads, with or without a log-sum-exp output. */
+  private void attendTensors(AttentionSpec spec, int qLen, int kvLen, float[] q, KvTensor k, KvTensor v,
+      float[] mask, float[] out, float[] lse, Parallelism parallelism) {
     Objects.requireNonNull(k, "k must not be null");
     Objects.requireNonNull(v, "v must not be null");
     Objects.requireNonNull(parallelism, "parallelism must not be null");
@@ -160,8 +151,10 @@ public final class BlockedAttention implements AttentionKernel {
     KvSource keys = KvSources.of(k);
     KvSource values = KvSources.of(v);
     Checks.attendArguments(spec, qLen, kvLen, q, keys, values, mask, out, team.threads());
-    Checks.lseArgument(lse, spec, qLen, q, mask, out, keys.heapArray, values.heapArray, keys.scalesArray,
-        values.scalesArray);
+    if (lse != null) {
+      Checks.lseArgument(lse, spec, qLen, q, mask, out, keys.heapArray, values.heapArray, keys.scalesArray,
+          values.scalesArray);
+    }
     Workspace workspace = Workspace.current();
     workspace.enter(Activity.ATTEND);
     try {
