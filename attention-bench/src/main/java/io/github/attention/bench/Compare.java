@@ -202,7 +202,7 @@ public final class Compare {
   }
 
   private static String label(String what, String backend, String detail) {
-    return String.format(Locale.ROOT, "%-24s %-7s %-9s", what, backend, detail);
+    return String.format(Locale.ROOT, "%-29s %-7s %-9s", what, backend, detail);
   }
 
   private ChainedOptionsBuilder options(Class<?> benchmarkClass, String method, Iterations it, String name) {

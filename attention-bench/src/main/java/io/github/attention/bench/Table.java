@@ -5,7 +5,7 @@ import java.util.Locale;
 /** Formats {@link Results} as the plain-text tables {@link Compare} prints: kernels, then layers. */
 final class Table {
 
-  private static final String FORMAT = "%-24s %8s %8s %8s %8s %8s %8s %7s %7s%n";
+  private static final String FORMAT = "%-29s %8s %8s %8s %8s %8s %8s %7s %7s%n";
   private static final String LAYER_FORMAT = "%-19s %7s %7s %7s %7s %7s %7s %7s %7s %7s %6s %6s%n";
 
   private Table() {}
