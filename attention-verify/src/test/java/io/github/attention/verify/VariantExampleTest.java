@@ -68,7 +68,13 @@ class VariantExampleTest {
     assertEquals(0, SPEC.slidingWindow());
     assertEquals(0f, SPEC.softcap());
     assertEquals(null, SPEC.sinks());
-    assertTrue(a.toString().contains("slidingWindow=5") && a.toString().contains("softcap=30.0"), a.toString());
+    assertEquals("AttentionSpec[queryHeads=4, kvHeads=2, headDim=8, scale=" + SPEC.scale() + ", causal=false,"
+        + " slidingWindow=5, softcap=30.0, sinks=[1.0, 2.0, 3.0, -Infinity]]", a.toString());
+    assertEquals("AttentionSpec[queryHeads=4, kvHeads=2, headDim=8, scale=" + SPEC.scale() + ", causal=false]",
+        SPEC.toString(), "no variant, nothing added");
+    assertEquals("AttentionSpec[queryHeads=4, kvHeads=2, headDim=8, scale=" + SPEC.scale() + ", causal=false,"
+        + " slidingWindow=1, alibiSlopes=[0.0, 0.0, 0.0, 0.0]]",
+        SPEC.withSlidingWindow(1).withAlibiSlopes(new float[4]).toString());
   }
 
   /** The paper's slopes: 2^(-8(h+1)/n) for n a power of two, and its interleaving rule otherwise. */
