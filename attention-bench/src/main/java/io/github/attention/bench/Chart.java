@@ -26,6 +26,8 @@ final class Chart {
   private static final String DRAM = "#dd6b20";
   private static final String TWO_THREADS = "#319795";
   private static final String PROJECTIONS = "#805ad5";
+  private static final String NARROW = "#90cdf4";
+  private static final String ORT = "#38a169";
 
   private final StringBuilder svg = new StringBuilder();
 
@@ -42,11 +44,12 @@ final class Chart {
     int kernelsEnd = TOP + rows * ROW;
     int layerTop = kernelsEnd + LAYER_HEAD;
     int end = layers == 0 ? kernelsEnd : layerTop + layers * LAYER_ROW;
-    int height = end + (layers == 0 ? 110 : 170);
+    int height = end + (layers == 0 ? 130 : 190);
     double maxSpeedup = 1;
     double maxPercent = 100;
     for (Results.Row row : r.rows()) {
       maxSpeedup = Math.max(maxSpeedup, finite(row.speedup()));
+      maxSpeedup = Math.max(maxSpeedup, Math.max(finite(row.narrowSpeedup()), finite(row.oursOverOrt(1))));
       maxPercent = Math.max(maxPercent, finite(row.percentOfPeak(limits, row.vector())));
       maxPercent = Math.max(maxPercent, finite(row.percentOfDram(limits)));
     }
@@ -76,7 +79,7 @@ final class Chart {
         "Measured limits of one core: %.0f GFLOP/s fp32 FMA peak, %.1f GB/s streaming DRAM read",
         limits.peakGflops(), limits.dramGbytes()));
 
-    text(SPEED_X, TOP - 20, 13, "bold", "#1a202c", "start", "Speedup of vector over scalar");
+    text(SPEED_X, TOP - 20, 13, "bold", "#1a202c", "start", "Speedup over scalar; ours over ORT");
     text(PCT_X, TOP - 20, 13, "bold", "#1a202c", "start", "% of the machine's measured limit");
     axis(SPEED_X, SPEED_W, speedAxis, speedStep, TOP, kernelsEnd, true);
     axis(PCT_X, PCT_W, pctAxis, 25, TOP, kernelsEnd, false);
@@ -92,8 +95,15 @@ final class Chart {
           s.headDim(), s.causal() ? ", causal" : ""));
 
       double speedup = row.speedup();
-      bar(SPEED_X, y + 21, 22, SPEED_W * finite(speedup) / speedAxis, VECTOR,
+      bar(SPEED_X, y + 9, 14, SPEED_W * finite(speedup) / speedAxis, VECTOR,
           String.format(Locale.ROOT, "%.1f\u00d7", speedup));
+      double narrow = row.narrowSpeedup();
+      bar(SPEED_X, y + 26, 14, SPEED_W * finite(narrow) / speedAxis, NARROW,
+          Double.isFinite(narrow) ? String.format(Locale.ROOT, "%.1f\u00d7 (128-bit)", narrow) : "");
+      double overOrt = row.oursOverOrt(1);
+      bar(SPEED_X, y + 43, 14, SPEED_W * finite(overOrt) / speedAxis, ORT,
+          Double.isFinite(overOrt) ? String.format(Locale.ROOT, "%.2f\u00d7 ORT", overOrt)
+              : row.ortNote() != null && r.environment().ort() != null ? "ORT: n/a" : "");
 
       boolean decode = s.decode();
       int barH = decode ? 13 : 17;
@@ -127,10 +137,12 @@ final class Chart {
     legend(SPEED_X, legendY, VECTOR, "vector (1 thread), of FMA peak");
     legend(SPEED_X + 200, legendY, SCALAR, "scalar (1 thread), of FMA peak");
     legend(SPEED_X + 400, legendY, DRAM, "vector bytes read, of DRAM read bandwidth (decode)");
-    int notesY = legendY + 36;
+    legend(SPEED_X, legendY + 20, NARROW, "vector forced to 128-bit, over scalar");
+    legend(SPEED_X + 400, legendY + 20, ORT, "ONNX Runtime's time / ours, 1 thread (above 1: ours faster)");
+    int notesY = legendY + 56;
     if (layers > 0) {
-      legend(SPEED_X, legendY + 20, TWO_THREADS, "vector layer on 2 threads (% of 2 \u00d7 FMA peak)");
-      legend(SPEED_X + 400, legendY + 20, PROJECTIONS, "projections alone, derived (prefill)");
+      legend(SPEED_X, legendY + 40, TWO_THREADS, "vector layer on 2 threads (% of 2 \u00d7 FMA peak)");
+      legend(SPEED_X + 400, legendY + 40, PROJECTIONS, "projections alone, derived (prefill)");
       notesY += 20;
     }
     text(LABEL_X, notesY, 11, "normal", "#4a5568", "start",

@@ -8,8 +8,11 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import io.github.attention.bench.ort.OrtAttention;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.regex.Pattern;
 import org.openjdk.jmh.profile.GCProfiler;
@@ -24,15 +27,19 @@ import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * The short comparison: measures this machine's FMA peak and DRAM read bandwidth, then every {@link Shape}
- * on the scalar and the vector kernel, then every {@link LayerShape} (the layer on the vector backend with 1
- * and 2 threads and on the scalar one with 1 and 2, and attention alone), each in its own JMH fork with
- * short iterations, and prints two tables. Writes {@code results.json}, {@code chart.svg} and JMH's own
- * output of every run ({@code logs/}) to the output directory.
+ * on the scalar and the vector kernel (and the vector kernel forced to 128-bit vectors, the width of ARM
+ * NEON), then, for the shapes ONNX Runtime can run, the vector kernel on 2 threads and ONNX Runtime on 1
+ * and 2 ({@link OrtBench}), then every {@link LayerShape} (the layer on the vector backend with 1 and 2
+ * threads and on the scalar one with 1 and 2, and attention alone), each in its own JMH fork with short
+ * iterations, and prints three tables. Writes {@code results.json}, {@code chart.svg} and JMH's own output
+ * of every run ({@code logs/}) to the output directory.
  *
- * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar
- * io.github.attention.bench.Compare [--out DIR] [--shapes id,id,...|none] [--layers id,id,...|none]}
- * ({@code --name=value} works too, and so do several options in one argument, separated by spaces, as
- * Maven's {@code -Dcompare.args} passes them). The default output directory is {@code compare/} next to the
+ * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar:onnxruntime.jar
+ * io.github.attention.bench.Compare [--out DIR] [--shapes id,id,...|none] [--layers id,id,...|none]
+ * [--ort on|off] [--narrow on|off]} ({@code --name=value} works too, and so do several options in one
+ * argument, separated by spaces, as Maven's {@code -Dcompare.args} passes them). {@code --ort off} leaves
+ * ONNX Runtime out (it is also left out, with a message, when its jar is not on the class path); {@code
+ * --narrow off} leaves the 128-bit runs out. The default output directory is {@code compare/} next to the
  * jar.
  */
 public final class Compare {
@@ -54,6 +61,8 @@ public final class Compare {
   // but compiles quickly: two short warmups, two measurements.
   private static final Iterations SCALAR = new Iterations(2, 1000, 2, 1000);
   private static final Iterations MACHINE = new Iterations(2, 500, 3, 500);
+  // ONNX Runtime is compiled ahead of time: one warmup fills its arena and spins up its pool.
+  private static final Iterations ORT = new Iterations(2, 500, 3, 1000);
   // A layer's first calls are slower still, and on 2 threads the JIT shares the cores with the workers:
   // one more warmup, one measurement fewer.
   private static final Iterations LAYER_VECTOR = new Iterations(5, 500, 3, 1000);
@@ -61,6 +70,8 @@ public final class Compare {
   // is a single call.
   private static final Iterations LAYER_SCALAR = new Iterations(1, 500, 2, 1000);
 
+  /** The kernel's property forcing a narrower vector species (see {@link AttentionKernel#vector()}). */
+  private static final String BITS_PROPERTY = "attention.vector.bits";
   private static final PrintStream OUT = System.out;
   private static final com.sun.management.OperatingSystemMXBean OS =
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -91,6 +102,8 @@ public final class Compare {
     Path outDir = defaultOutDir();
     List<Shape> shapes = List.of(Shape.values());
     List<LayerShape> layers = List.of(LayerShape.values());
+    boolean ort = true;
+    boolean narrow = true;
     // Maven's -Dcompare.args passes all its options as one argument: split before each "--" (not at every
     // space, which a path may hold).
     String[] words = Arrays.stream(args)
@@ -98,18 +111,16 @@ public final class Compare {
         .toArray(String[]::new);
     for (int i = 0; i < words.length; i++) {
       // "--name value" or "--name=value".
-      String[] arg = words[i].split("=", 2);
+      String[] arg = words[i].split("=|\\s+", 2); // "--name value" in one word, as Maven passes it
       String value = arg.length == 2 ? arg[1] : i + 1 < words.length ? words[++i] : "";
       switch (arg[0]) {
         case "" -> { } // an empty -Dcompare.args
         case "--out" -> outDir = Path.of(value);
         case "--shapes" -> shapes = ids(value).stream().map(Shape::byId).toList();
         case "--layers" -> layers = ids(value).stream().map(LayerShape::byId).toList();
-        default -> {
-          System.err.println("usage: Compare [--out DIR] [--shapes " + Shape.ids() + "|none] [--layers "
-              + LayerShape.ids() + "|none]");
-          System.exit(2);
-        }
+        case "--ort" -> ort = onOff(arg[0], value);
+        case "--narrow" -> narrow = onOff(arg[0], value);
+        default -> usage();
       }
     }
     try {
@@ -118,7 +129,44 @@ public final class Compare {
       System.err.println(e.getMessage());
       System.exit(2);
     }
-    new Compare(outDir).run(shapes, layers);
+    String ortVersion = null;
+    if (ort) {
+      ortVersion = ortVersion();
+      if (ortVersion == null) {
+        System.err.println("ONNX Runtime is not on the class path: comparing without it (run through Maven's"
+            + " -Pcompare, which puts it there, or add onnxruntime.jar to -cp)");
+      }
+    }
+    new Compare(outDir).run(shapes, layers, ortVersion, narrow);
+  }
+
+  private static void usage() {
+    System.err.println("usage: Compare [--out DIR] [--shapes " + Shape.ids() + "|none] [--layers "
+        + LayerShape.ids() + "|none] [--ort on|off] [--narrow on|off]");
+    System.exit(2);
+  }
+
+  private static boolean onOff(String option, String value) {
+    return switch (value) {
+      case "on", "true" -> true;
+      case "off", "false" -> false;
+      default -> {
+        System.err.println(option + " takes on or off, got '" + value + "'");
+        usage();
+        yield false;
+      }
+    };
+  }
+
+  /** ONNX Runtime's version from its jar's manifest (or "?"), or null if it is not on the class path. */
+  private static String ortVersion() {
+    try {
+      Class<?> c = Class.forName("ai.onnxruntime.OrtEnvironment", false, Compare.class.getClassLoader());
+      String v = c.getPackage().getImplementationVersion();
+      return v != null ? v : "?";
+    } catch (ClassNotFoundException | LinkageError e) {
+      return null;
+    }
   }
 
   /** The ids of a comma-separated list; none for {@code none}. */
@@ -126,11 +174,13 @@ public final class Compare {
     return list.equals("none") ? List.of() : Arrays.stream(list.split(",")).map(String::trim).toList();
   }
 
-  private void run(List<Shape> shapes, List<LayerShape> layers) throws RunnerException, IOException {
+  private void run(List<Shape> shapes, List<LayerShape> layers, String ortVersion, boolean narrow)
+      throws RunnerException, IOException {
     long start = System.nanoTime();
     Results.Environment env = new Results.Environment(cpuModel(), CORES, "JDK " + Runtime.version(),
-        AttentionKernel.vector().name(), "vector " + VECTOR + ", scalar " + SCALAR + ", machine limits "
-        + MACHINE + "; layers: vector " + LAYER_VECTOR + ", scalar " + LAYER_SCALAR);
+        AttentionKernel.vector().name(), "vector " + VECTOR + ", scalar " + SCALAR
+        + (ortVersion == null ? "" : ", ONNX Runtime " + ORT) + ", machine limits " + MACHINE
+        + "; layers: vector " + LAYER_VECTOR + ", scalar " + LAYER_SCALAR, ortVersion);
     OUT.printf(Locale.ROOT, "Attention kernels, scalar vs %s, on %s (%d cores), %s%n", env.vectorBackend(),
         env.cpu(), env.cores(), env.java());
     OUT.printf(Locale.ROOT, "Short JMH runs, one fork each: %s.%nJMH's output: %s%n%n", env.settings(), logs);
@@ -140,16 +190,41 @@ public final class Compare {
         Files.delete(log); // a previous run's, perhaps of other shapes
       }
     }
-    total = 2 + 2 * shapes.size() + 5 * layers.size();
+    int ortRows = ortVersion == null ? 0
+        : (int) shapes.stream().filter(sh -> OrtAttention.unsupported(sh) == null && sameOrtRun(sh) == sh).count();
+    total = 2 + (narrow ? 3 : 2) * shapes.size() + 3 * ortRows + 5 * layers.size();
 
     Results.Run fma = machine("fmaPeak", "fp32 FMA peak", false);
     Results.Run dram = machine("dramRead", "DRAM read", true);
     Results.Limits limits = new Results.Limits(fma, dram);
     List<Results.Row> rows = new ArrayList<>();
+    Map<Shape, Results.Row> byShape = new EnumMap<>(Shape.class);
     for (Shape shape : shapes) {
-      Results.Run scalar = attention(shape, "scalar", SCALAR);
-      Results.Run vector = attention(shape, "vector", VECTOR);
-      rows.add(new Results.Row(shape, scalar, vector));
+      Results.Run scalar = attention(shape, "scalar", 1, 0, SCALAR);
+      Results.Run vector = attention(shape, "vector", 1, 0, VECTOR);
+      Results.Run vector128 = narrow ? attention(shape, "vector", 1, 128, VECTOR) : null;
+      Results.Run vector2 = null;
+      Results.Run ort = null;
+      Results.Run ort2 = null;
+      String note = ortVersion == null ? "ONNX Runtime not run" : OrtAttention.unsupported(shape);
+      Shape same = sameOrtRun(shape);
+      if (note == null && same != shape) {
+        // Its ORT problem is another shape's: measured there, not again.
+        Results.Row other = byShape.get(same);
+        note = "ORT's runs of " + same.id() + " (its cache is head-major already)";
+        if (other != null) {
+          vector2 = other.vector2() == null ? null : attention(shape, "vector", 2, 0, VECTOR);
+          ort = other.ort();
+          ort2 = other.ort2();
+        }
+      } else if (note == null) {
+        vector2 = attention(shape, "vector", 2, 0, VECTOR);
+        ort = ort(shape, 1);
+        ort2 = ort(shape, 2);
+      }
+      Results.Row row = new Results.Row(shape, scalar, vector, vector2, vector128, ort, ort2, note);
+      byShape.put(shape, row);
+      rows.add(row);
     }
     List<Results.LayerRow> layerRows = new ArrayList<>();
     for (LayerShape shape : layers) {
@@ -181,12 +256,49 @@ public final class Compare {
         options(MachineBench.class, benchmark, MACHINE, benchmark));
   }
 
-  private Results.Run attention(Shape shape, String backend, Iterations iterations) throws RunnerException {
+  /**
+   * {@link AttentionBench} on one backend and thread count; {@code bits} 128 forces the vector kernel's
+   * species to 128-bit vectors, 0 leaves the preferred one.
+   */
+  private Results.Run attention(Shape shape, String backend, int threads, int bits, Iterations iterations)
+      throws RunnerException {
+    String detail = (bits > 0 ? bits + "-bit " : "") + (threads > 1 ? threads + " thr." : "");
     ChainedOptionsBuilder options = options(AttentionBench.class, "attend", iterations,
-        shape.id() + "-" + backend)
+        shape.id() + "-" + backend + (bits > 0 ? "-" + bits : "") + "-" + threads + "t")
         .param("shape", shape.id())
-        .param("backend", backend);
-    return measure(label(shape.id(), backend, ""), false, 1, options);
+        .param("backend", backend)
+        .param("threads", Integer.toString(threads));
+    if (bits > 0) {
+      options.jvmArgsAppend("-D" + BITS_PROPERTY + "=" + bits);
+    }
+    return measure(label(shape.id(), backend, detail.trim()), false, threads, options);
+  }
+
+  /** {@link OrtBench} on one shape and thread count. */
+  private Results.Run ort(Shape shape, int threads) throws RunnerException {
+    ChainedOptionsBuilder options = options(OrtBench.class, "attend", ORT,
+        shape.id() + "-ort-" + threads + "t")
+        .param("shape", shape.id())
+        .param("threads", Integer.toString(threads));
+    return measure(label(shape.id(), "ORT", threads > 1 ? threads + " thr." : ""), false, threads, options);
+  }
+
+  /**
+   * The shape whose ONNX Runtime run is this one's: the fp32 token-major shape of the same sizes for the
+   * head-major view (ONNX Runtime takes its cache head-major in every case), else the shape itself.
+   */
+  static Shape sameOrtRun(Shape shape) {
+    if (shape.storage() != Shape.KvStorage.HEAD_MAJOR) {
+      return shape;
+    }
+    for (Shape s : Shape.values()) {
+      if (s.storage() == Shape.KvStorage.ARRAYS && s.variant() == shape.variant() && s.qLen() == shape.qLen()
+          && s.kvLen() == shape.kvLen() && s.queryHeads() == shape.queryHeads()
+          && s.kvHeads() == shape.kvHeads() && s.headDim() == shape.headDim() && s.causal() == shape.causal()) {
+        return s;
+      }
+    }
+    return shape;
   }
 
   /** {@link LayerBench}'s {@code method} ("layer" or "attention") on one backend and thread count. */
@@ -202,7 +314,7 @@ public final class Compare {
   }
 
   private static String label(String what, String backend, String detail) {
-    return String.format(Locale.ROOT, "%-29s %-7s %-9s", what, backend, detail);
+    return String.format(Locale.ROOT, "%-29s %-7s %-13s", what, backend, detail);
   }
 
   private ChainedOptionsBuilder options(Class<?> benchmarkClass, String method, Iterations it, String name) {

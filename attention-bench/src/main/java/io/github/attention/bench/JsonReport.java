@@ -22,9 +22,12 @@ final class JsonReport {
     field("cores", env.cores()).append(", ");
     field("java", env.java()).append(", ");
     field("vector_backend", env.vectorBackend()).append(", ");
-    field("settings", env.settings()).append("},\n");
+    field("settings", env.settings()).append(", ");
+    field("onnxruntime", env.ort()).append("},\n");
     json.append("  \"units\": {\"gflops\": \"GFLOP/s\", \"gbytes_per_s\": \"GB/s (1e9 bytes)\", ")
         .append("\"ms_per_call\": \"ms\", ")
+        .append("\"ours_over_onnxruntime\": \"ONNX Runtime's ms per call / the vector kernel's, same thread")
+        .append(" count (above 1: ours is faster)\", ")
         .append("\"alloc_bytes_per_call\": \"bytes allocated by the benchmark thread per call\", ")
         .append("\"gc_alloc_rate_norm\": \"bytes per call from JMH -prof gc, every thread of the fork\", ")
         .append("\"cpu_busy_percent\": \"all cores, system-wide, during the run (time the hypervisor stole")
@@ -70,10 +73,28 @@ final class JsonReport {
     run(row.scalar(), s, limits);
     json.append(",\n      \"vector\": ");
     run(row.vector(), s, limits);
+    optionalRun("vector_2_threads", row.vector2(), s, limits);
+    optionalRun("vector_128_bit", row.vector128(), s, limits);
+    optionalRun("onnxruntime", row.ort(), s, limits);
+    optionalRun("onnxruntime_2_threads", row.ort2(), s, limits);
     json.append(",\n      ");
+    field("onnxruntime_note", row.ortNote()).append(", ");
+    field("ours_over_onnxruntime", row.oursOverOrt(1)).append(", ");
+    field("ours_over_onnxruntime_2_threads", row.oursOverOrt(2)).append(", ");
     field("speedup", row.speedup()).append(", ");
+    field("speedup_128_bit", row.narrowSpeedup()).append(", ");
     field("vector_percent_of_fma_peak", row.percentOfPeak(limits, row.vector())).append(", ");
     field("vector_percent_of_dram_read", row.percentOfDram(limits)).append("}");
+  }
+
+  /** {@code ,\n "name": run} or {@code null} if it was not measured. */
+  private void optionalRun(String name, Results.Run run, Shape shape, Results.Limits limits) {
+    json.append(",\n      \"").append(name).append("\": ");
+    if (run == null) {
+      json.append("null");
+    } else {
+      run(run, shape, limits);
+    }
   }
 
   private void run(Results.Run run, Shape shape, Results.Limits limits) {
@@ -142,6 +163,9 @@ final class JsonReport {
   }
 
   private StringBuilder field(String name, String value) {
+    if (value == null) {
+      return json.append('"').append(name).append("\": null");
+    }
     json.append('"').append(name).append("\": \"");
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);

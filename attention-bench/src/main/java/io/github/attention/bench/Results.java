@@ -6,8 +6,8 @@ import java.util.List;
 record Results(Environment environment, Limits limits, List<Row> rows, List<LayerRow> layers,
     double seconds) {
 
-  /** Where the numbers come from. */
-  record Environment(String cpu, int cores, String java, String vectorBackend, String settings) {}
+  /** Where the numbers come from; {@code ort} names ONNX Runtime's version, or is null if it was not run. */
+  record Environment(String cpu, int cores, String java, String vectorBackend, String settings, String ort) {}
 
   /** This machine's measured single-thread limits. */
   record Limits(Run fma, Run dram) {
@@ -37,11 +37,37 @@ record Results(Environment environment, Limits limits, List<Row> rows, List<Laye
     }
   }
 
-  /** Both backends on one shape, and the vector kernel's speed relative to the machine's limits. */
-  record Row(Shape shape, Run scalar, Run vector) {
+  /**
+   * One shape: both backends on one thread; where measured (else null) the vector kernel on 2 threads and
+   * forced to 128-bit vectors, and ONNX Runtime on 1 and 2 threads. {@code ortNote} says why ONNX Runtime
+   * was not run, or whose ORT runs these are; null for a plain ORT row.
+   */
+  record Row(Shape shape, Run scalar, Run vector, Run vector2, Run vector128, Run ort, Run ort2,
+      String ortNote) {
+
+    /** A row of the two backends alone. */
+    Row(Shape shape, Run scalar, Run vector) {
+      this(shape, scalar, vector, null, null, null, null, null);
+    }
 
     double speedup() {
       return vector.gflops() / scalar.gflops();
+    }
+
+    /** @return the 128-bit vector kernel's speed over scalar's; NaN if not measured */
+    double narrowSpeedup() {
+      return vector128 == null ? Double.NaN : vector128.gflops() / scalar.gflops();
+    }
+
+    /**
+     * @param threads 1 or 2
+     * @return ONNX Runtime's time per call over ours on that many threads (above 1: ours is faster); NaN if
+     *     either was not measured
+     */
+    double oursOverOrt(int threads) {
+      Run ours = threads == 1 ? vector : vector2;
+      Run theirs = threads == 1 ? ort : ort2;
+      return ours == null || theirs == null ? Double.NaN : ours.callsPerSecond() / theirs.callsPerSecond();
     }
 
     double percentOfPeak(Limits limits, Run run) {

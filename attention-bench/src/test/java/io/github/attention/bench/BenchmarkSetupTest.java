@@ -51,7 +51,7 @@ class BenchmarkSetupTest {
       assertTrue(Float.isFinite(out[at]), () -> shape + ": output " + index + " is " + out[index]);
     }
     for (int i : sampleRows(shape)) {
-      checkRow(p, i);
+      checkRow(p, p.out(), i);
     }
   }
 
@@ -60,7 +60,7 @@ class BenchmarkSetupTest {
    * {@code i + kvLen - qLen + 1} when causal, all otherwise. Key blocks stay aligned at key 0, as in the
    * full problem, so the error bound's block count is the same.
    */
-  private static void checkRow(Problem p, int i) {
+  static void checkRow(Problem p, float[] out, int i) {
     Shape shape = p.shape();
     AttentionSpec spec = p.spec();
     int heads = shape.queryHeads();
@@ -72,7 +72,7 @@ class BenchmarkSetupTest {
     for (int h = 0; h < heads; h++) {
       ReferenceAttention.Row row = ref.row(0, h);
       for (int d = 0; d < dim; d++) {
-        float actual = p.out()[(i * heads + h) * dim + d];
+        float actual = out[(i * heads + h) * dim + d];
         double expected = ref.out()[h * dim + d];
         double tolerance = ErrorBound.kernelVsReference(spec, row, d);
         int head = h;
@@ -85,7 +85,7 @@ class BenchmarkSetupTest {
   }
 
   /** The first, second and last rows, the ends of the first key block, the middle, and a few random ones. */
-  private static int[] sampleRows(Shape shape) {
+  static int[] sampleRows(Shape shape) {
     int n = shape.qLen();
     SplittableRandom random = new SplittableRandom(shape.ordinal());
     return IntStream.concat(IntStream.of(0, 1, 63, 64, n / 2, n - 2, n - 1), random.ints(4, 0, n))

@@ -31,9 +31,18 @@ class ReportTest {
       Results.Run scalar2 = shape.ordinal() == 0 ? null : layerScalar;
       layers.add(new Results.LayerRow(shape, layerScalar, scalar2, layerVector, layerVector2, attention));
     }
-    return new Results(new Results.Environment("Test CPU <&>", 2, "JDK 25", "vector-512", "short \"runs\""),
-        limits, Arrays.stream(Shape.values()).map(s -> new Results.Row(s, scalar, vector)).toList(), layers,
-        60);
+    // prefill-1k alone has the 2-thread, 128-bit and ORT runs: ORT 40 calls/s on 1 thread (ours 30), 50 on 2
+    // (ours 60); 128-bit 60 GFLOP/s.
+    Results.Run vector2 = new Results.Run(60, 300, 290, 310, 24, 0, 40, 1, 0, 5);
+    Results.Run vector128 = new Results.Run(12, 60, 58, 62, 4.8, 0, 40, 0.5, 0, 5);
+    Results.Run ort = new Results.Run(40, 200, 190, 210, 16, 0, 4000, 0.5, 0, 4);
+    Results.Run ort2 = new Results.Run(50, 250, 240, 260, 20, 0, 4000, 1, 0, 4);
+    List<Results.Row> rows = Arrays.stream(Shape.values())
+        .map(s -> s == Shape.PREFILL_1K ? new Results.Row(s, scalar, vector, vector2, vector128, ort, ort2, null)
+            : new Results.Row(s, scalar, vector, null, null, null, null, "not for ORT"))
+        .toList();
+    return new Results(new Results.Environment("Test CPU <&>", 2, "JDK 25", "vector-512", "short \"runs\"",
+        "1.23.2"), limits, rows, layers, 60);
   }
 
   @Test
@@ -44,6 +53,35 @@ class ReportTest {
     assertEquals(1.8, prefill.scaling(), 1e-12);
     assertTrue(Double.isNaN(prefill.scalarScaling()));
     assertTrue(Double.isNaN(prefill.percentOfDram(sample().limits())));
+  }
+
+  @Test
+  void oursOverOrtIsTheirTimeOverOurs() {
+    Results.Row prefill = sample().rows().get(Shape.PREFILL_1K.ordinal());
+    assertEquals(0.75, prefill.oursOverOrt(1), 1e-12);
+    assertEquals(1.2, prefill.oursOverOrt(2), 1e-12);
+    assertEquals(12, prefill.narrowSpeedup(), 1e-12);
+    Results.Row decode = sample().rows().get(Shape.DECODE_4K_GQA.ordinal());
+    assertTrue(Double.isNaN(decode.oursOverOrt(1)) && Double.isNaN(decode.narrowSpeedup()));
+  }
+
+  @Test
+  void ortTableShowsBothThreadCountsAndTheNotes() {
+    String table = Table.of(sample());
+    assertTrue(table.contains("Against ONNX Runtime 1.23.2"));
+    List<String> prefill = table.lines().filter(line -> line.startsWith("prefill-1k ")).toList();
+    assertEquals(2, prefill.size()); // the kernels' table and ORT's
+    // ours 33.3 ms, ORT 25 ms, ORT at 76.3% of peak (200 of 262 GFLOP/s), 0.75x; 2 threads 16.7 / 20 ms, 1.2x.
+    assertEquals(List.of("33.333", "25.000", "76.3%", "0.75x", "16.667", "20.000", "1.20x"),
+        Arrays.asList(prefill.get(1).substring("prefill-1k".length()).trim().split("\\s+")));
+    String kernels = prefill.get(0);
+    assertTrue(kernels.endsWith(" 60.0    12.0x"), kernels);
+    assertTrue(table.lines().anyMatch(line -> line.startsWith("decode-4k-gqa ") && line.endsWith("not for ORT")));
+    Results full = sample();
+    Results withoutOrt = new Results(new Results.Environment("cpu", 2, "JDK 25", "vector-512", "s", null),
+        full.limits(), full.rows(), full.layers(), 60);
+    assertFalse(Table.of(withoutOrt).contains("ONNX Runtime"));
+    assertTrue(JsonReport.of(withoutOrt).contains("\"onnxruntime\": null},"));
   }
 
   @Test
@@ -65,6 +103,10 @@ class ReportTest {
     assertTrue(json.contains("\"derived_projection_gflops\": 214.748,"));
     assertTrue(json.contains("\"vector_2_thread_scaling\": 1.8,"));
     assertTrue(json.contains("\"cpu_others_percent\": null"));
+    assertTrue(json.contains("\"ours_over_onnxruntime\": 0.75, \"ours_over_onnxruntime_2_threads\": 1.2,"));
+    assertTrue(json.contains("\"onnxruntime_2_threads\": null,"));
+    assertTrue(json.contains("\"onnxruntime_note\": \"not for ORT\""));
+    assertTrue(json.contains("\"onnxruntime\": \"1.23.2\""));
   }
 
   @Test
@@ -80,6 +122,9 @@ class ReportTest {
       assertTrue(svg.contains(">" + shape.id() + "<"), shape.id());
     }
     assertTrue(svg.contains("1.80\u00d7 on 2 threads"));
+    assertTrue(svg.contains(">0.75\u00d7 ORT<"));
+    assertTrue(svg.contains(">12.0\u00d7 (128-bit)<"));
+    assertTrue(svg.contains(">ORT: n/a<"));
     assertFalse(svg.contains("NaN"));
   }
 
