@@ -366,8 +366,9 @@ public interface AttentionKernel {
 
   /**
    * The fastest kernel available: {@link #vector()} when the Vector API incubator module is readable,
-   * the JVM compiles code (not {@code -Xint}) and the vector kernel's species is at least 256 bits wide (the
-   * preferred one, or the one {@code attention.vector.bits} forces), otherwise {@link #scalar()}. The reason
+   * the JVM compiles code (not {@code -Xint}) and the vector kernel's species is at least 128 bits wide (the
+   * preferred one, or the one {@code attention.vector.bits} forces: ARM NEON's 128 bits qualify), otherwise
+   * {@link #scalar()}. The reason
    * for falling back is logged once, at level {@code WARNING} (module present but unusable) or {@code INFO}
    * (module not added), through {@link System.Logger} {@code io.github.attention.kernel}.
    *

@@ -16,7 +16,8 @@ import java.util.Optional;
  */
 public final class BackendLookup {
 
-  private static final int MIN_USEFUL_BITS = 256;
+  // 128-bit vectors (ARM NEON, SSE-only x86) already run every shape several times faster than scalar code.
+  private static final int MIN_USEFUL_BITS = 128;
 
   private static final BlockedAttention SCALAR = new BlockedAttention(ScalarBackend.INSTANCE);
   /**

@@ -111,13 +111,21 @@ final class VectorWiden {
     }
   }
 
+  /**
+   * L int8 lanes from byte {@code at}: the whole byte vector where it has L lanes, else (128-bit floats,
+   * whose byte vectors are at least 8 lanes) its first L, masked so that the last row's read never runs past
+   * the segment.
+   */
+  static ByteVector int8Lanes(MemorySegment m, long at) {
+    return BYTE_LANES_MATCH
+        ? ByteVector.fromMemorySegment(B, m, at, ORDER)
+        : ByteVector.fromMemorySegment(B, m, at, ORDER, BYTES_OF_ONE_VECTOR);
+  }
+
   private static void int8Row(MemorySegment src, long from, int full, int headDim, float scale, float[] dst,
       int to) {
     for (int d = 0; d < full; d += L) {
-      ByteVector q = BYTE_LANES_MATCH
-          ? ByteVector.fromMemorySegment(B, src, from + d, ORDER)
-          : ByteVector.fromMemorySegment(B, src, from + d, ORDER, BYTES_OF_ONE_VECTOR);
-      int8(q, scale).intoArray(dst, to + d);
+      int8(int8Lanes(src, from + d), scale).intoArray(dst, to + d);
     }
     if (full < headDim) {
       int rest = headDim - full;

@@ -51,9 +51,9 @@ class VectorBlockOpsTest {
     assertEquals(4 * L, VECTOR.keyStep());
     assertEquals(0, KEY_BLOCK % VECTOR.keyStep(), "a key block holds whole strips");
     assertEquals(2 * L * L, VECTOR.tileFloats());
-    assertEquals(L >= 8, VECTOR.readsInPlace(4 * L));
+    assertTrue(VECTOR.readsInPlace(4 * L)); // 128-bit vectors too (L = 4)
     assertFalse(VECTOR.readsInPlace(L + 1));
-    assertEquals(L >= 8, VECTOR.readsStored(3 * L));
+    assertTrue(VECTOR.readsStored(3 * L));
     assertFalse(VECTOR.readsStored(L + 1));
     assertEquals(1, SCALAR.sumLanes());
     assertTrue(SCALAR.readsInPlace(7));
@@ -97,9 +97,6 @@ class VectorBlockOpsTest {
    */
   @Test
   void storedRowsAreTheInPlaceArithmeticOnTheirWidenedValues() {
-    if (!VECTOR.readsStored(L)) {
-      return; // 128-bit floats: the stored path is not taken (see readsStored)
-    }
     for (KvType type : KvType.values()) {
       for (int trial = 0; trial < 64; trial++) {
         int rows = 1 + random.nextInt(9);
