@@ -86,7 +86,7 @@ public final class AttentionBatch {
     return this;
   }
 
-  /** @return how many sequences the batch holds */
+  /** {@return how many sequences the batch holds} */
   public int size() {
     return size;
   }
@@ -102,6 +102,8 @@ public final class AttentionBatch {
   }
 
   /**
+   * Sequence {@code i}'s query rows.
+   *
    * @param i the sequence, {@code 0 <= i < size()}
    * @return its query rows
    * @throws IndexOutOfBoundsException if {@code i} is out of range
@@ -111,6 +113,8 @@ public final class AttentionBatch {
   }
 
   /**
+   * Sequence {@code i}'s key/value tokens.
+   *
    * @param i the sequence, {@code 0 <= i < size()}
    * @return its key count
    * @throws IndexOutOfBoundsException if {@code i} is out of range
@@ -120,6 +124,8 @@ public final class AttentionBatch {
   }
 
   /**
+   * Sequence {@code i}'s queries.
+   *
    * @param i the sequence, {@code 0 <= i < size()}
    * @return its queries
    * @throws IndexOutOfBoundsException if {@code i} is out of range
@@ -129,6 +135,8 @@ public final class AttentionBatch {
   }
 
   /**
+   * Sequence {@code i}'s keys.
+   *
    * @param i the sequence, {@code 0 <= i < size()}
    * @return its keys
    * @throws IndexOutOfBoundsException if {@code i} is out of range
@@ -138,6 +146,8 @@ public final class AttentionBatch {
   }
 
   /**
+   * Sequence {@code i}'s values.
+   *
    * @param i the sequence, {@code 0 <= i < size()}
    * @return its values
    * @throws IndexOutOfBoundsException if {@code i} is out of range
@@ -147,6 +157,8 @@ public final class AttentionBatch {
   }
 
   /**
+   * Sequence {@code i}'s additive mask.
+   *
    * @param i the sequence, {@code 0 <= i < size()}
    * @return its mask, or null
    * @throws IndexOutOfBoundsException if {@code i} is out of range
@@ -156,6 +168,8 @@ public final class AttentionBatch {
   }
 
   /**
+   * Sequence {@code i}'s output.
+   *
    * @param i the sequence, {@code 0 <= i < size()}
    * @return its output
    * @throws IndexOutOfBoundsException if {@code i} is out of range

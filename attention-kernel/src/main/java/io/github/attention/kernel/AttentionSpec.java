@@ -267,52 +267,52 @@ public final class AttentionSpec {
     return slopes;
   }
 
-  /** @return number of query heads (and of output heads) */
+  /** {@return number of query heads (and of output heads)} */
   public int queryHeads() {
     return queryHeads;
   }
 
-  /** @return number of key/value heads; divides {@link #queryHeads()} */
+  /** {@return number of key/value heads; divides {@link #queryHeads()}} */
   public int kvHeads() {
     return kvHeads;
   }
 
-  /** @return width of every query, key, value and output head */
+  /** {@return width of every query, key, value and output head} */
   public int headDim() {
     return headDim;
   }
 
-  /** @return factor applied to every query-key dot product before the mask and the softmax */
+  /** {@return factor applied to every query-key dot product before the mask and the softmax} */
   public float scale() {
     return scale;
   }
 
-  /** @return whether attention is causal (bottom-right aligned, see {@link AttentionKernel}) */
+  /** {@return whether attention is causal (bottom-right aligned, see {@link AttentionKernel})} */
   public boolean causal() {
     return causal;
   }
 
-  /** @return the sliding window ({@link #withSlidingWindow}), or 0 if there is none */
+  /** {@return the sliding window ({@link #withSlidingWindow}), or 0 if there is none} */
   public int slidingWindow() {
     return window;
   }
 
-  /** @return the soft-cap ({@link #withSoftcap}), or 0 if there is none */
+  /** {@return the soft-cap ({@link #withSoftcap}), or 0 if there is none} */
   public float softcap() {
     return softcap;
   }
 
-  /** @return a copy of the per-query-head sink logits ({@link #withSinks}), or null if there are none */
+  /** {@return a copy of the per-query-head sink logits ({@link #withSinks}), or null if there are none} */
   public float[] sinks() {
     return sinks == null ? null : sinks.clone();
   }
 
-  /** @return a copy of the per-query-head ALiBi slopes ({@link #withAlibiSlopes}), or null if there are none */
+  /** {@return a copy of the per-query-head ALiBi slopes ({@link #withAlibiSlopes}), or null if there are none} */
   public float[] alibiSlopes() {
     return alibiSlopes == null ? null : alibiSlopes.clone();
   }
 
-  /** @return how many query heads share one key/value head: {@code queryHeads / kvHeads} */
+  /** {@return how many query heads share one key/value head: {@code queryHeads / kvHeads}} */
   public int groupSize() {
     return queryHeads / kvHeads;
   }

@@ -49,27 +49,27 @@ public final class HeadRows {
     return new HeadRows(rows.withLayout(offset, tokenStride, headStride));
   }
 
-  /** @return the same rows as an F32 tensor view ({@code kvHeads()} is this view's {@link #heads()}) */
+  /** {@return the same rows as an F32 tensor view ({@code kvHeads()} is this view's {@link #heads()})} */
   public KvTensor asTensor() {
     return rows;
   }
 
-  /** @return tokens the view covers */
+  /** {@return tokens the view covers} */
   public int tokens() {
     return rows.tokens();
   }
 
-  /** @return heads per token */
+  /** {@return heads per token} */
   public int heads() {
     return rows.kvHeads();
   }
 
-  /** @return the head width */
+  /** {@return the head width} */
   public int headDim() {
     return rows.headDim();
   }
 
-  /** @return the storage */
+  /** {@return the storage} */
   public MemorySegment data() {
     return rows.data();
   }

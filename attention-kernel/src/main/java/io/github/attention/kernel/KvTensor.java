@@ -273,47 +273,47 @@ public final class KvTensor {
     }
   }
 
-  /** @return the element type */
+  /** {@return the element type} */
   public KvType type() {
     return source.type();
   }
 
-  /** @return tokens the view covers: a call's {@code kvLen} may not exceed it */
+  /** {@return tokens the view covers: a call's {@code kvLen} may not exceed it} */
   public int tokens() {
     return source.tokens();
   }
 
-  /** @return key/value heads */
+  /** {@return key/value heads} */
   public int kvHeads() {
     return source.kvHeads();
   }
 
-  /** @return the head width */
+  /** {@return the head width} */
   public int headDim() {
     return source.headDim();
   }
 
-  /** @return element index of token 0, head 0 (of the pool, for a paged view) */
+  /** {@return element index of token 0, head 0 (of the pool, for a paged view)} */
   public long offset() {
     return source.offset();
   }
 
-  /** @return elements from one token to the next (within a block, for a paged view) */
+  /** {@return elements from one token to the next (within a block, for a paged view)} */
   public long tokenStride() {
     return source.tokenStride();
   }
 
-  /** @return elements from one head to the next */
+  /** {@return elements from one head to the next} */
   public long headStride() {
     return source.headStride();
   }
 
-  /** @return tokens per block of a paged view, 0 if the view is not paged */
+  /** {@return tokens per block of a paged view, 0 if the view is not paged} */
   public int blockTokens() {
     return source.blockTokens();
   }
 
-  /** @return the storage, as a segment (a heap segment for arrays) */
+  /** {@return the storage, as a segment (a heap segment for arrays)} */
   public MemorySegment data() {
     return source.data();
   }

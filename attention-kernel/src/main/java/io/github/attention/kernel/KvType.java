@@ -28,7 +28,7 @@ public enum KvType {
     this.bytes = bytes;
   }
 
-  /** @return bytes per element: 4, 2, 2 or 1 */
+  /** {@return bytes per element: 4, 2, 2 or 1} */
   public int bytes() {
     return bytes;
   }

@@ -115,7 +115,7 @@ public final class Parallelism implements AutoCloseable {
   }
 
   /**
-   * @return the number of threads a call may use, including the caller
+   * {@return the number of threads a call may use, including the caller}
    */
   public int threads() {
     return team.threads();

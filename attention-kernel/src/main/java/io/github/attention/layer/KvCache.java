@@ -100,19 +100,19 @@ public final class KvCache {
         : KvTensor.of(data, type, capacity, heads, dim);
   }
 
-  /** @return the most tokens this cache can hold */
+  /** {@return the most tokens this cache can hold} */
   public int capacity() {
     return capacity;
   }
 
-  /** @return how keys and values are stored */
+  /** {@return how keys and values are stored} */
   public KvType type() {
     return type;
   }
 
   /**
-   * @return bytes of storage per cached token, keys and values together: {@code 2·kvHeads·headDim·bytes},
-   *     plus {@code 2·kvHeads·4} for INT8 scales
+   * {@return bytes of storage per cached token, keys and values together: {@code 2·kvHeads·headDim·bytes},
+   *     plus {@code 2·kvHeads·4} for INT8 scales}
    */
   public long bytesPerToken() {
     long scales = type == KvType.INT8 ? 2L * layer.kvHeads() * Float.BYTES : 0;
@@ -129,17 +129,17 @@ public final class KvCache {
     return keyView;
   }
 
-  /** @return the cached values, as {@link #keys()} */
+  /** {@return the cached values, as {@link #keys()}} */
   public KvTensor values() {
     return valueView;
   }
 
-  /** @return the number of tokens cached so far, the position of the next token */
+  /** {@return the number of tokens cached so far, the position of the next token} */
   public int length() {
     return length;
   }
 
-  /** @return how many more tokens fit */
+  /** {@return how many more tokens fit} */
   public int remaining() {
     return capacity - length;
   }
@@ -257,7 +257,7 @@ public final class KvCache {
     return layer;
   }
 
-  /** @return the fp32 arrays of an F32 on-heap cache, which the layer's projections write into; else null */
+  /** {@return the fp32 arrays of an F32 on-heap cache, which the layer's projections write into; else null} */
   float[] keyArray() {
     return keys;
   }

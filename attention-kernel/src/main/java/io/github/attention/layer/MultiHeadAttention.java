@@ -264,45 +264,45 @@ public final class MultiHeadAttention {
     }
   }
 
-  /** @return the model (embedding) width, {@code d_model} */
+  /** {@return the model (embedding) width, {@code d_model}} */
   public int modelDim() {
     return modelDim;
   }
 
-  /** @return the number of query heads */
+  /** {@return the number of query heads} */
   public int queryHeads() {
     return queryHeads;
   }
 
-  /** @return the number of key/value heads; it divides {@link #queryHeads()} */
+  /** {@return the number of key/value heads; it divides {@link #queryHeads()}} */
   public int kvHeads() {
     return kvHeads;
   }
 
-  /** @return the width of one head, {@code d_k} */
+  /** {@return the width of one head, {@code d_k}} */
   public int headDim() {
     return headDim;
   }
 
-  /** @return whether each token attends only to itself and earlier tokens */
+  /** {@return whether each token attends only to itself and earlier tokens} */
   public boolean causal() {
     return spec.causal();
   }
 
   /**
-   * @return the attention spec the layer passes to its kernel (heads, head width, scale, causality, and
-   *     the builder's variants)
+   * {@return the attention spec the layer passes to its kernel (heads, head width, scale, causality, and
+   *     the builder's variants)}
    */
   public AttentionSpec spec() {
     return spec;
   }
 
-  /** @return the attention kernel, which also decides the projections' backend */
+  /** {@return the attention kernel, which also decides the projections' backend} */
   public AttentionKernel kernel() {
     return kernel;
   }
 
-  /** @return the threads every call uses */
+  /** {@return the threads every call uses} */
   public Parallelism parallelism() {
     return parallelism;
   }
@@ -346,6 +346,8 @@ public final class MultiHeadAttention {
     private Builder() {}
 
     /**
+     * Sets the model (embedding) width.
+     *
      * @param modelDim the embedding width {@code d_model}, at least 1 (required)
      * @return this builder
      */
@@ -355,6 +357,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the number of query heads.
+     *
      * @param queryHeads the number of query heads, at least 1 (required)
      * @return this builder
      */
@@ -364,6 +368,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the number of key/value heads.
+     *
      * @param kvHeads the number of key/value heads, dividing {@code queryHeads}: 1 for multi-query
      *     attention, fewer than {@code queryHeads} for grouped-query (default: {@code queryHeads})
      * @return this builder
@@ -374,6 +380,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the width of one head.
+     *
      * @param headDim the width of one head {@code d_k}, 1 to {@link AttentionSpec#MAX_HEAD_DIM} (default:
      *     {@code modelDim / queryHeads}, which must then divide evenly)
      * @return this builder
@@ -384,6 +392,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets whether attention is causal.
+     *
      * @param causal whether token {@code i} attends only to tokens {@code 0..i} (default false); a
      *     {@link KvCache} needs a causal layer
      * @return this builder
@@ -394,6 +404,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets a sliding window.
+     *
      * @param window the sliding window of {@link AttentionSpec#withSlidingWindow}, at least 1: in a causal
      *     layer each token attends to itself and the {@code window − 1} tokens before it, in prefill and
      *     through a {@link KvCache} alike (a non-causal layer also sees every later token); default: none.
@@ -407,6 +419,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets logit soft-capping.
+     *
      * @param cap the logit soft-cap of {@link AttentionSpec#withSoftcap}, finite and positive (default:
      *     none). Checked by {@link #build()}.
      * @return this builder
@@ -418,6 +432,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets attention sinks.
+     *
      * @param sinks one attention-sink logit per query head ({@link AttentionSpec#withSinks}; copied by
      *     {@link #build()}, default: none)
      * @return this builder
@@ -428,6 +444,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets ALiBi slopes.
+     *
      * @param slopes one ALiBi slope per query head ({@link AttentionSpec#withAlibiSlopes},
      *     {@link AttentionSpec#alibiSlopes(int)} for the paper's; copied by {@link #build()}, default: none)
      * @return this builder
@@ -456,6 +474,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the query projection's weights.
+     *
      * @param weights {@code Wq}, {@code [queryHeads·headDim][modelDim]} (required; copied by {@link #build()})
      * @return this builder
      */
@@ -465,6 +485,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the key projection's weights.
+     *
      * @param weights {@code Wk}, {@code [kvHeads·headDim][modelDim]} (required; copied by {@link #build()})
      * @return this builder
      */
@@ -474,6 +496,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the value projection's weights.
+     *
      * @param weights {@code Wv}, {@code [kvHeads·headDim][modelDim]} (required; copied by {@link #build()})
      * @return this builder
      */
@@ -483,6 +507,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the output projection's weights.
+     *
      * @param weights {@code Wo}, {@code [modelDim][queryHeads·headDim]} (required; copied by {@link #build()})
      * @return this builder
      */
@@ -492,6 +518,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the query projection's bias.
+     *
      * @param bias {@code bq}, {@code [queryHeads·headDim]}, or null for none (the default)
      * @return this builder
      */
@@ -501,6 +529,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the key projection's bias.
+     *
      * @param bias {@code bk}, {@code [kvHeads·headDim]}, or null for none (the default)
      * @return this builder
      */
@@ -510,6 +540,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the value projection's bias.
+     *
      * @param bias {@code bv}, {@code [kvHeads·headDim]}, or null for none (the default)
      * @return this builder
      */
@@ -519,6 +551,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the output projection's bias.
+     *
      * @param bias {@code bo}, {@code [modelDim]}, or null for none (the default)
      * @return this builder
      */
@@ -528,6 +562,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the attention kernel.
+     *
      * @param kernel the attention kernel, which also picks the projections' backend (default:
      *     {@link AttentionKernel#best()})
      * @return this builder
@@ -538,6 +574,8 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets the threads.
+     *
      * @param parallelism the threads every call of the layer uses (default {@link Parallelism#single()});
      *     the layer does not close it
      * @return this builder
