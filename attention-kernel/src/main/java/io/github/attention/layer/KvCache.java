@@ -321,6 +321,53 @@ public final class KvCache {
     }
   }
 
+  /**
+   * One cached element as the kernel computes with it (widened by {@link KvType#widen}); for the trace.
+   *
+   * @param value false for the keys, true for the values
+   */
+  float stored(boolean value, int token, int head, int d) {
+    long row = (long) token * layer.kvHeads() + head;
+    long at = row * layer.headDim() + d;
+    if (keys != null) {
+      return (value ? values : keys)[(int) at];
+    }
+    MemorySegment data = value ? valueData : keyData;
+    return switch (type) {
+      case F32 -> data.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
+      case BF16, F16 -> type.widen(data.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at), 1f);
+      case INT8 -> type.widen(data.get(ValueLayout.JAVA_BYTE, at),
+          (value ? valueScales : keyScales).getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, row));
+    };
+  }
+
+  /**
+   * {@code rows} rows of {@code [rows][headDim]} fp32 as this cache would store them, widened back: what
+   * the kernel reads after {@link #store}; for the trace.
+   */
+  float[] asStored(float[] src, int rows) {
+    int dim = layer.headDim();
+    if (type == KvType.F32) {
+      return java.util.Arrays.copyOf(src, rows * dim);
+    }
+    MemorySegment data = allocate(null, type, (long) rows * dim);
+    MemorySegment scales = type == KvType.INT8 ? allocate(null, KvType.F32, rows) : null;
+    storeRows(src, data, scales, 0, 0, rows);
+    float[] seen = new float[rows * dim];
+    for (int r = 0; r < rows; r++) {
+      for (int d = 0; d < dim; d++) {
+        long at = (long) r * dim + d;
+        seen[r * dim + d] = switch (type) {
+          case F32 -> src[r * dim + d];
+          case BF16, F16 -> type.widen(data.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at), 1f);
+          case INT8 -> type.widen(data.get(ValueLayout.JAVA_BYTE, at),
+              scales.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, r));
+        };
+      }
+    }
+    return seen;
+  }
+
   /** bf16 of {@code x}: round to nearest, ties to even; NaN stays a (quiet) NaN. */
   static short bf16(float x) {
     int bits = Float.floatToRawIntBits(x);

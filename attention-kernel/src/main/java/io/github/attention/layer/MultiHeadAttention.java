@@ -197,6 +197,55 @@ public final class MultiHeadAttention {
   }
 
   /**
+   * Traces token {@code token} of a sequence through the layer: every intermediate of the six textbook steps
+   * for that query token, computed plainly in {@code double} from this layer's weights (see
+   * {@link AttentionTrace}). Its output equals row {@code token} of {@link #forward(float[], int, float[])}
+   * on the same {@code x} within the layer's fp32 rounding error. For inspecting and teaching, not a fast
+   * path: it costs {@code O(seqLen·modelDim·(queryHeads + 2·kvHeads)·headDim)} and allocates the trace.
+   *
+   * @param x input embeddings {@code [seqLen][modelDim]}, at least {@code seqLen·modelDim} long
+   * @param seqLen number of tokens, at least 1
+   * @param token the query token, {@code 0 <= token < seqLen}
+   * @return the trace
+   * @throws NullPointerException if {@code x} is null
+   * @throws IllegalArgumentException if {@code seqLen < 1}, {@code x} is too short, or {@code token} is out
+   *     of range
+   */
+  public AttentionTrace trace(float[] x, int seqLen, int token) {
+    checkTokens(x, seqLen, x, "seqLen");
+    if (token < 0 || token >= seqLen) {
+      throw new IllegalArgumentException("token must be in [0, seqLen=" + seqLen + "), got " + token);
+    }
+    return tracing().ofSequence(x, seqLen, token);
+  }
+
+  /**
+   * Traces the new token of a one-token decode step over {@code cache}, as
+   * {@link #forward(float[], int, KvCache, float[]) forward(x, 1, cache, y)} would compute it, without
+   * changing the cache: the keys are the cached tokens (as stored, widened) and the new token itself
+   * (projected and stored as the cache's type says, as the layer does). The trace's inputs hold the new
+   * token only.
+   *
+   * @param x the new token's input embedding, at least {@code modelDim} long
+   * @param cache this layer's cache of the tokens before it (not changed)
+   * @return the trace
+   * @throws NullPointerException if {@code x} or {@code cache} is null
+   * @throws IllegalArgumentException if {@code x} is too short or {@code cache} was made by another layer
+   */
+  public AttentionTrace traceStep(float[] x, KvCache cache) {
+    checkTokens(x, 1, x, "newTokens");
+    Objects.requireNonNull(cache, "cache must not be null");
+    if (cache.layer() != this) {
+      throw new IllegalArgumentException("cache was made by another layer; use this layer's newCache");
+    }
+    return new Tracing(cachedSpec, modelDim, query, key, value, output).ofStep(x, cache);
+  }
+
+  private Tracing tracing() {
+    return new Tracing(spec, modelDim, query, key, value, output);
+  }
+
+  /**
    * A KV cache for this layer, for up to {@code capacity} tokens: {@code 2·capacity·kvHeads·headDim}
    * floats, allocated now.
    *

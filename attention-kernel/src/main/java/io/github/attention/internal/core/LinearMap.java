@@ -13,6 +13,23 @@ public interface LinearMap {
   /** @return input columns, the columns of {@code W} */
   int in();
 
+  /**
+   * One weight, read from this map's own copy: for plain recomputation (the layer's trace), not a hot path.
+   *
+   * @param o output column, {@code 0 <= o < out()}
+   * @param i input column, {@code 0 <= i < in()}
+   * @return {@code W[o][i]}
+   */
+  float weight(int o, int i);
+
+  /**
+   * One bias term.
+   *
+   * @param o output column, {@code 0 <= o < out()}
+   * @return {@code b[o]}, 0 without a bias
+   */
+  float bias(int o);
+
   /** @return floats of scratch {@link #block} needs as its {@code tile} */
   int tileFloats();
 

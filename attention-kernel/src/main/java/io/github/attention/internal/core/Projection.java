@@ -39,6 +39,27 @@ public final class Projection {
   }
 
   /**
+   * One weight (see {@link LinearMap#weight}).
+   *
+   * @param o output column
+   * @param i input column
+   * @return {@code W[o][i]}
+   */
+  public float weight(int o, int i) {
+    return map.weight(o, i);
+  }
+
+  /**
+   * One bias term (see {@link LinearMap#bias}).
+   *
+   * @param o output column
+   * @return {@code b[o]}, 0 without a bias
+   */
+  public float bias(int o) {
+    return map.bias(o);
+  }
+
+  /**
    * {@code y[yOffset + r·out + o] = Σ_i x[xOffset + r·in + i] · W[o][i] + b[o]} for {@code r < rows}, on the
    * team's threads; arguments are checked by the caller.
    *

@@ -20,6 +20,16 @@ final class ScalarLinearMap implements LinearMap {
   }
 
   @Override
+  public float weight(int o, int i) {
+    return weights[o * in + i];
+  }
+
+  @Override
+  public float bias(int o) {
+    return bias[o];
+  }
+
+  @Override
   public int out() {
     return out;
   }

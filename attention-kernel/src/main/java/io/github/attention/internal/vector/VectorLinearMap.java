@@ -55,6 +55,17 @@ final class VectorLinearMap implements LinearMap {
     return (out + NR - 1) / NR * NR * in;
   }
 
+  /** Reads the panels back: {@code W[o][i]} is at {@code panel o/NR, row i, column o mod NR}. */
+  @Override
+  public float weight(int o, int i) {
+    return panels[o / NR * NR * in + i * NR + o % NR];
+  }
+
+  @Override
+  public float bias(int o) {
+    return bias[o];
+  }
+
   @Override
   public int out() {
     return out;
