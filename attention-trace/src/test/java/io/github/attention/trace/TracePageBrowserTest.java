@@ -73,7 +73,18 @@ class TracePageBrowserTest {
 
   @Test
   void walksTheStepsPicksATokenAndShowsTheTracesWeights() throws Exception {
-    // Nothing leaves the page: no resource was fetched (the page's CSP would block one anyway).
+    // Nothing leaves the page: the file names no URL to load (no src, href, url(), @import), its
+    // Content-Security-Policy forbids every fetch, and the browser recorded no resource request.
+    // (The page's code and markup, without the data: base64 could spell anything.)
+    String html;
+    try (var in = TracePage.class.getResourceAsStream("trace-page.html")) {
+      html = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    assertTrue(html.contains("content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline';"
+        + " img-src data:\""), "the page's CSP");
+    for (String loader : List.of("src=", "href=", "url(", "@import", "fetch(", "XMLHttpRequest", "WebSocket")) {
+      assertTrue(!html.contains(loader), "the page contains " + loader);
+    }
     Object resources = js("return performance.getEntriesByType('resource').length");
     assertEquals(0L, resources);
     assertEquals(List.of(), js("return window.__errors"));

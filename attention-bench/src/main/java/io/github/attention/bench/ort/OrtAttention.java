@@ -121,6 +121,12 @@ public final class OrtAttention implements AutoCloseable {
    * @return the reason, or null
    */
   public static String unsupported(Shape shape) {
+    if (!shape.causal() && shape.kvHeads() != shape.queryHeads()) {
+      return "ORT's MultiHeadAttention has no grouped-query heads";
+    }
+    if (shape.causal() && shape.qLen() > 1 && shape.qLen() != shape.kvLen()) {
+      return "chunked causal prefill (queries over a longer cache) is not modelled here";
+    }
     return switch (shape.storage()) {
       case BF16, F16, INT8, PAGED_BF16 -> "ORT's CPU attention takes fp32 K/V with fp32 queries";
       case ARRAYS, HEAD_MAJOR -> shape.variant() == Shape.Variant.SINKS_ALIBI
