@@ -1,0 +1,250 @@
+package io.github.attention.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.attention.layer.MultiHeadAttention;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * One layer's attention weights read from a checkpoint under a model family's tensor names, rearranged to
+ * {@link MultiHeadAttention}'s {@code nn.Linear} layout ({@code [out][in]}).
+ *
+ * <ul>
+ *   <li>{@link Naming#LLAMA} (Llama, Mistral, Qwen, …): {@code model.layers.N.self_attn.{q,k,v,o}_proj.weight}
+ *       (and {@code .bias} where present), already {@code [out][in]}. These models rotate q and k (RoPE),
+ *       which the layer does not do yet: {@link LayerWeights#builder()} refuses them.
+ *   <li>{@link Naming#GPT2}: {@code h.N.attn.c_attn.{weight,bias}} (also under a {@code transformer.} prefix),
+ *       the fused QKV of a {@code Conv1D}, stored {@code [in][3·out]} and transposed here, and
+ *       {@code h.N.attn.c_proj}.
+ *   <li>{@link Naming#TORCH_MULTIHEAD}: PyTorch's {@code nn.MultiheadAttention} state under a prefix
+ *       ({@code {N}} in it stands for the layer index): {@code in_proj_weight} {@code [3E][E]} split into
+ *       rows of q, k, v (or separate {@code q_proj_weight}, {@code k_proj_weight}, {@code v_proj_weight}),
+ *       {@code in_proj_bias}, {@code out_proj.weight}, {@code out_proj.bias}.
+ * </ul>
+ *
+ * <p>Every tensor's shape is checked against the dimensions before anything is built; a mismatch names the
+ * tensor and the expected and actual shapes.
+ */
+public final class CheckpointLayers {
+
+  private CheckpointLayers() {}
+
+  /** A model family's tensor names. */
+  public enum Naming {
+    /** {@code model.layers.N.self_attn.{q,k,v,o}_proj}. */
+    LLAMA,
+    /** {@code [transformer.]h.N.attn.{c_attn,c_proj}}, Conv1D layout. */
+    GPT2,
+    /** {@code nn.MultiheadAttention}'s state dict, under a prefix. */
+    TORCH_MULTIHEAD
+  }
+
+  /**
+   * The attention's sizes.
+   *
+   * @param modelDim {@code d_model}
+   * @param queryHeads query heads
+   * @param kvHeads key/value heads
+   * @param headDim the width of one head
+   * @param slidingWindow the model's sliding window, 0 for none
+   * @param ropeTheta the rotary base from the model's config, NaN if it has none
+   */
+  public record Dims(int modelDim, int queryHeads, int kvHeads, int headDim, int slidingWindow, double ropeTheta) {
+
+    /**
+     * Sizes of a model without rotary embeddings or windows.
+     *
+     * @param modelDim {@code d_model}
+     * @param queryHeads query heads
+     * @param kvHeads key/value heads
+     * @param headDim the width of one head
+     * @return the sizes
+     */
+    public static Dims of(int modelDim, int queryHeads, int kvHeads, int headDim) {
+      return new Dims(modelDim, queryHeads, kvHeads, headDim, 0, Double.NaN);
+    }
+
+    /**
+     * The sizes from a Hugging Face {@code config.json}: {@code hidden_size} (GPT-2: {@code n_embd}),
+     * {@code num_attention_heads} ({@code n_head}), {@code num_key_value_heads} (default: the query heads),
+     * {@code head_dim} (default: {@code hidden_size / heads}), {@code sliding_window} (null or absent: none),
+     * {@code rope_theta} (absent: NaN).
+     *
+     * @param configJson the file
+     * @return the sizes
+     * @throws IOException if it cannot be read, is not JSON, or lacks the width or the head count
+     */
+    public static Dims fromConfig(Path configJson) throws IOException {
+      JsonNode c = new ObjectMapper().readTree(Files.readString(configJson));
+      int hidden = integer(configJson, c, "hidden_size", "n_embd", -1);
+      int heads = integer(configJson, c, "num_attention_heads", "n_head", -1);
+      if (hidden < 1 || heads < 1) {
+        throw new IOException(configJson + ": needs hidden_size (or n_embd) and num_attention_heads (or n_head)");
+      }
+      int kv = integer(configJson, c, "num_key_value_heads", "num_key_value_heads", heads);
+      int headDim = integer(configJson, c, "head_dim", "head_dim", hidden / heads);
+      int window = integer(configJson, c, "sliding_window", "sliding_window", 0);
+      JsonNode theta = c.get("rope_theta");
+      return new Dims(hidden, heads, kv, headDim, window, theta != null && theta.isNumber() ? theta.doubleValue()
+          : Double.NaN);
+    }
+
+    private static int integer(Path file, JsonNode c, String name, String alias, int fallback) throws IOException {
+      JsonNode n = c.get(name) != null ? c.get(name) : c.get(alias);
+      if (n == null || n.isNull()) {
+        return fallback;
+      }
+      if (!n.canConvertToInt() || !n.isIntegralNumber()) {
+        throw new IOException(file + ": " + name + " is " + n + ", expected an integer");
+      }
+      return n.intValue();
+    }
+  }
+
+  /**
+   * One layer's weights, {@code [out][in]} as {@link MultiHeadAttention.Builder} takes them (biases null when
+   * the checkpoint has none).
+   *
+   * @param dims the sizes
+   * @param naming where they came from
+   * @param wq {@code [queryHeads·headDim][modelDim]}
+   * @param wk {@code [kvHeads·headDim][modelDim]}
+   * @param wv {@code [kvHeads·headDim][modelDim]}
+   * @param wo {@code [modelDim][queryHeads·headDim]}
+   * @param bq or null
+   * @param bk or null
+   * @param bv or null
+   * @param bo or null
+   */
+  public record LayerWeights(Dims dims, Naming naming, float[] wq, float[] wk, float[] wv, float[] wo, float[] bq,
+      float[] bk, float[] bv, float[] bo) {
+
+    /**
+     * A builder holding these weights and sizes (and the model's sliding window); add the kernel, threads and
+     * causality (GPT-2 and decoders: causal) before {@code build()}.
+     *
+     * @return the builder
+     * @throws UnsupportedOperationException for {@link Naming#LLAMA}: those models need rotary embeddings,
+     *     which the layer does not apply yet
+     */
+    public MultiHeadAttention.Builder builder() {
+      if (naming == Naming.LLAMA) {
+        throw new UnsupportedOperationException("Llama-family attention rotates q and k (RoPE, theta "
+            + dims.ropeTheta() + "), which MultiHeadAttention does not do yet; the weights are read, the layer"
+            + " would compute something else");
+      }
+      MultiHeadAttention.Builder b = MultiHeadAttention.builder()
+          .modelDim(dims.modelDim()).queryHeads(dims.queryHeads()).kvHeads(dims.kvHeads()).headDim(dims.headDim())
+          .queryWeights(wq).keyWeights(wk).valueWeights(wv).outputWeights(wo)
+          .queryBias(bq).keyBias(bk).valueBias(bv).outputBias(bo);
+      if (dims.slidingWindow() > 0) {
+        b.slidingWindow(dims.slidingWindow());
+      }
+      return b;
+    }
+  }
+
+  /**
+   * Reads layer {@code layer}'s attention weights.
+   *
+   * @param ckpt the checkpoint
+   * @param naming the model family
+   * @param prefix for {@link Naming#TORCH_MULTIHEAD}, the module's prefix (e.g. {@code "layers.{N}.self_attn."},
+   *     or {@code ""}); ignored otherwise
+   * @param layer the layer index
+   * @param dims the sizes
+   * @return the weights
+   * @throws IllegalArgumentException if a tensor is missing (similar names listed) or has the wrong shape
+   */
+  public static LayerWeights read(SafetensorsCheckpoint ckpt, Naming naming, String prefix, int layer, Dims dims) {
+    int e = dims.modelDim();
+    int q = dims.queryHeads() * dims.headDim();
+    int kv = dims.kvHeads() * dims.headDim();
+    return switch (naming) {
+      case LLAMA -> {
+        String p = "model.layers." + layer + ".self_attn.";
+        yield new LayerWeights(dims, naming,
+            tensor(ckpt, p + "q_proj.weight", q, e), tensor(ckpt, p + "k_proj.weight", kv, e),
+            tensor(ckpt, p + "v_proj.weight", kv, e), tensor(ckpt, p + "o_proj.weight", e, q),
+            optional(ckpt, p + "q_proj.bias", q), optional(ckpt, p + "k_proj.bias", kv),
+            optional(ckpt, p + "v_proj.bias", kv), optional(ckpt, p + "o_proj.bias", e));
+      }
+      case GPT2 -> {
+        String p = (ckpt.contains("transformer.h." + layer + ".attn.c_attn.weight") ? "transformer." : "") + "h."
+            + layer + ".attn.";
+        if (q != e || kv != e) {
+          throw new IllegalArgumentException("GPT-2 attention has queryHeads·headDim = kvHeads·headDim = modelDim;"
+              + " got " + dims);
+        }
+        // Conv1D: y = x·W + b with W [in][out]; the fused output columns are q | k | v.
+        float[] w = tensor(ckpt, p + "c_attn.weight", e, 3 * e);
+        float[] b = optional(ckpt, p + "c_attn.bias", 3 * e);
+        yield new LayerWeights(dims, naming, columns(w, e, 3 * e, 0, e), columns(w, e, 3 * e, e, e),
+            columns(w, e, 3 * e, 2 * e, e), columns(tensor(ckpt, p + "c_proj.weight", e, e), e, e, 0, e),
+            b == null ? null : Arrays.copyOfRange(b, 0, e), b == null ? null : Arrays.copyOfRange(b, e, 2 * e),
+            b == null ? null : Arrays.copyOfRange(b, 2 * e, 3 * e), optional(ckpt, p + "c_proj.bias", e));
+      }
+      case TORCH_MULTIHEAD -> {
+        String p = prefix.replace("{N}", Integer.toString(layer));
+        float[] wq;
+        float[] wk;
+        float[] wv;
+        if (ckpt.contains(p + "in_proj_weight")) {
+          if (q != e || kv != e) {
+            throw new IllegalArgumentException("a fused in_proj_weight needs queryHeads·headDim = kvHeads·headDim"
+                + " = modelDim; got " + dims);
+          }
+          float[] w = tensor(ckpt, p + "in_proj_weight", 3 * e, e);
+          wq = Arrays.copyOfRange(w, 0, e * e);
+          wk = Arrays.copyOfRange(w, e * e, 2 * e * e);
+          wv = Arrays.copyOfRange(w, 2 * e * e, 3 * e * e);
+        } else {
+          wq = tensor(ckpt, p + "q_proj_weight", q, e);
+          wk = tensor(ckpt, p + "k_proj_weight", kv, e);
+          wv = tensor(ckpt, p + "v_proj_weight", kv, e);
+        }
+        float[] b = optional(ckpt, p + "in_proj_bias", q + 2 * kv);
+        yield new LayerWeights(dims, naming, wq, wk, wv, tensor(ckpt, p + "out_proj.weight", e, q),
+            b == null ? null : Arrays.copyOfRange(b, 0, q), b == null ? null : Arrays.copyOfRange(b, q, q + kv),
+            b == null ? null : Arrays.copyOfRange(b, q + kv, q + 2 * kv), optional(ckpt, p + "out_proj.bias", e));
+      }
+    };
+  }
+
+  /** A 2-D tensor of the given shape, as fp32. */
+  private static float[] tensor(SafetensorsCheckpoint ckpt, String name, long rows, long cols) {
+    long[] shape = ckpt.info(name).shape();
+    if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
+      throw new IllegalArgumentException("tensor '" + name + "' has shape " + Arrays.toString(shape)
+          + ", expected [" + rows + ", " + cols + "]");
+    }
+    return ckpt.readFloats(name);
+  }
+
+  /** A 1-D tensor of the given length as fp32, or null if the checkpoint has none. */
+  private static float[] optional(SafetensorsCheckpoint ckpt, String name, long length) {
+    if (!ckpt.contains(name)) {
+      return null;
+    }
+    long[] shape = ckpt.info(name).shape();
+    if (shape.length != 1 || shape[0] != length) {
+      throw new IllegalArgumentException("tensor '" + name + "' has shape " + Arrays.toString(shape)
+          + ", expected [" + length + "]");
+    }
+    return ckpt.readFloats(name);
+  }
+
+  /** Columns {@code [from, from+count)} of a row-major {@code [rows][cols]} matrix, transposed: {@code [count][rows]}. */
+  private static float[] columns(float[] m, int rows, int cols, int from, int count) {
+    float[] t = new float[count * rows];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < count; c++) {
+        t[c * rows + r] = m[r * cols + from + c];
+      }
+    }
+    return t;
+  }
+}
