@@ -1,12 +1,15 @@
 package io.github.attention.verify;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attention.kernel.AttentionKernel;
 import io.github.attention.kernel.AttentionSpec;
 import io.github.attention.kernel.KvTensor;
 import io.github.attention.kernel.LogSumExp;
 import io.github.attention.kernel.Parallelism;
+import io.github.attention.layer.AttentionTrace;
 import io.github.attention.layer.KvCache;
 import io.github.attention.layer.MultiHeadAttention;
 import java.util.SplittableRandom;
@@ -158,6 +161,31 @@ class ReadmeExampleTest {
   }
 
   /** The README's "Using it" snippet, then the same calls on random data checked against the reference. */
+  /** The README's "Tracing one token" snippet, on a small causal GQA layer. */
+  @Test
+  void tracingOneToken() {
+    LayerCases.LayerCase c = new LayerCases.LayerCase(16, 4, 2, 4, 8, true, true, 1.0, 1.0, 9);
+    MultiHeadAttention layer = c.weights().builder().build();
+    float[] x = c.input();
+    int seqLen = 8;
+    // ---- README example "trace": begin ----
+    AttentionTrace t = layer.trace(x, seqLen, 5);          // token 5 as the query
+    AttentionTrace.QueryHead head0 = t.queryHeads().get(0);
+    double[] weights = head0.weights();                      // [seqLen]: where head 0 looks from token 5
+    int kvHead = head0.kvHead();                             // the K/V head it shares (GQA)
+    double[] y5 = t.output();                                // [modelDim]: forward's row 5, to rounding
+    // ---- README example "trace": end ----
+    assertEquals(seqLen, weights.length);
+    assertEquals(0, kvHead);
+    assertEquals(0.0, weights[6]); // causal: after token 5
+    float[] y = new float[seqLen * 16];
+    layer.forward(x, seqLen, y);
+    ReferenceLayer.Result ref = ReferenceLayer.forward(c.weights(), x, seqLen);
+    for (int o = 0; o < 16; o++) {
+      assertTrue(Math.abs(y5[o] - y[5 * 16 + o]) <= ref.tolerance(5 * 16 + o) + 1e-9 * ref.termMagnitude(5 * 16 + o));
+    }
+  }
+
   @Test
   void usingIt() {
     // ---- README example "Using it": begin ----
