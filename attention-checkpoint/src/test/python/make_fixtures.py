@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Regenerates the PyTorch agreement fixtures under src/test/resources/fixtures/ (the tests need no Python).
+"""Regenerates the PyTorch agreement fixtures under src/test/resources/fixtures/ (the tests need no Python):
+nn.MultiheadAttention, a GPT-2 attention block, and a Llama attention block (GQA, RoPE) written as Hugging
+Face's LlamaAttention computes it.
 
 Run with Debian's python3-torch (PyTorch 1.13): /usr/bin/python3 make_fixtures.py
 Each fixture holds a layer's weights as float32 under the model family's real tensor names, an input x
@@ -87,7 +89,49 @@ def gpt2():
         json.dump({"model_type": "gpt2", "n_embd": e, "n_head": heads}, f)
 
 
+def rotate_half(t):
+    """Hugging Face's Llama pairing: (x1, x2) -> (-x2, x1) over the two halves of the head."""
+    half = t.shape[-1] // 2
+    return torch.cat((-t[..., half:], t[..., :half]), dim=-1)
+
+
+def llama():
+    """A Llama attention block as Hugging Face's LlamaAttention computes it: GQA, RoPE (half split), causal."""
+    torch.manual_seed(3)
+    e, heads, kv_heads, d, n, theta = 32, 4, 2, 8, 9, 10000.0
+    wq = f32(torch.randn(heads * d, e) * 0.3)      # nn.Linear: [out][in]
+    wk = f32(torch.randn(kv_heads * d, e) * 0.3)
+    wv = f32(torch.randn(kv_heads * d, e) * 0.3)
+    wo = f32(torch.randn(e, heads * d) * 0.3)
+    x = f32(torch.randn(n, e))
+    xd = x.double()
+    q = (xd @ wq.double().T).view(n, heads, d).transpose(0, 1)       # [heads][n][d]
+    k = (xd @ wk.double().T).view(n, kv_heads, d).transpose(0, 1)
+    v = (xd @ wv.double().T).view(n, kv_heads, d).transpose(0, 1)
+    inv_freq = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+    angles = torch.outer(torch.arange(n, dtype=torch.float64), inv_freq)
+    emb = torch.cat((angles, angles), dim=-1)                         # [n][d]
+    cos, sin = emb.cos(), emb.sin()
+    q = q * cos + rotate_half(q) * sin
+    k = k * cos + rotate_half(k) * sin
+    group = heads // kv_heads
+    k = k.repeat_interleave(group, dim=0)
+    v = v.repeat_interleave(group, dim=0)
+    scores = q @ k.transpose(1, 2) / math.sqrt(d)
+    scores = scores.masked_fill(torch.triu(torch.ones(n, n, dtype=torch.bool), 1), float("-inf"))
+    out = (torch.softmax(scores, dim=-1) @ v).transpose(0, 1).reshape(n, heads * d)
+    y = out @ wo.double().T
+    p = "model.layers.0.self_attn."
+    save(os.path.join(OUT, "llama.safetensors"), {
+        p + "q_proj.weight": wq, p + "k_proj.weight": wk, p + "v_proj.weight": wv, p + "o_proj.weight": wo,
+        "x": x, "y": y})
+    with open(os.path.join(OUT, "llama-config.json"), "w") as f:
+        json.dump({"model_type": "llama", "hidden_size": e, "num_attention_heads": heads,
+                   "num_key_value_heads": kv_heads, "head_dim": d, "rope_theta": theta}, f)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     torch_multihead()
     gpt2()
+    llama()

@@ -3,6 +3,7 @@ package io.github.attention.checkpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.attention.layer.MultiHeadAttention;
+import io.github.attention.layer.RotaryEmbedding;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,8 +15,8 @@ import java.util.Arrays;
  *
  * <ul>
  *   <li>{@link Naming#LLAMA} (Llama, Mistral, Qwen, …): {@code model.layers.N.self_attn.{q,k,v,o}_proj.weight}
- *       (and {@code .bias} where present), already {@code [out][in]}. These models rotate q and k (RoPE),
- *       which the layer does not do yet: {@link LayerWeights#builder()} refuses them.
+ *       (and {@code .bias} where present), already {@code [out][in]}; these models rotate q and k, so the
+ *       sizes must carry a {@link RotaryEmbedding} (from {@code config.json}'s {@code rope_theta}).
  *   <li>{@link Naming#GPT2}: {@code h.N.attn.c_attn.{weight,bias}} (also under a {@code transformer.} prefix),
  *       the fused QKV of a {@code Conv1D}, stored {@code [in][3·out]} and transposed here, and
  *       {@code h.N.attn.c_proj}.
@@ -50,9 +51,10 @@ public final class CheckpointLayers {
    * @param kvHeads key/value heads
    * @param headDim the width of one head
    * @param slidingWindow the model's sliding window, 0 for none
-   * @param ropeTheta the rotary base from the model's config, NaN if it has none
+   * @param rotary the model's rotary embedding, or null for none
    */
-  public record Dims(int modelDim, int queryHeads, int kvHeads, int headDim, int slidingWindow, double ropeTheta) {
+  public record Dims(int modelDim, int queryHeads, int kvHeads, int headDim, int slidingWindow,
+      RotaryEmbedding rotary) {
 
     /**
      * Sizes of a model without rotary embeddings or windows.
@@ -64,14 +66,17 @@ public final class CheckpointLayers {
      * @return the sizes
      */
     public static Dims of(int modelDim, int queryHeads, int kvHeads, int headDim) {
-      return new Dims(modelDim, queryHeads, kvHeads, headDim, 0, Double.NaN);
+      return new Dims(modelDim, queryHeads, kvHeads, headDim, 0, null);
     }
 
     /**
      * The sizes from a Hugging Face {@code config.json}: {@code hidden_size} (GPT-2: {@code n_embd}),
      * {@code num_attention_heads} ({@code n_head}), {@code num_key_value_heads} (default: the query heads),
      * {@code head_dim} (default: {@code hidden_size / heads}), {@code sliding_window} (null or absent: none),
-     * {@code rope_theta} (absent: NaN).
+     * and with {@code rope_theta} a half-split rotary embedding (Hugging Face's pairing) of
+     * {@code head_dim · partial_rotary_factor} dimensions (default 1), scaled as {@code rope_scaling} says
+     * ({@code "linear"} with {@code factor}; {@code "llama3"} with {@code factor}, {@code low_freq_factor},
+     * {@code high_freq_factor}, {@code original_max_position_embeddings}); other scalings are rejected.
      *
      * @param configJson the file
      * @return the sizes
@@ -88,8 +93,28 @@ public final class CheckpointLayers {
       int headDim = integer(configJson, c, "head_dim", "head_dim", hidden / heads);
       int window = integer(configJson, c, "sliding_window", "sliding_window", 0);
       JsonNode theta = c.get("rope_theta");
-      return new Dims(hidden, heads, kv, headDim, window, theta != null && theta.isNumber() ? theta.doubleValue()
-          : Double.NaN);
+      RotaryEmbedding rotary = null;
+      if (theta != null && theta.isNumber()) {
+        JsonNode partial = c.get("partial_rotary_factor");
+        int rotaryDim = partial != null && partial.isNumber() ? 2 * (int) (headDim * partial.doubleValue() / 2)
+            : headDim;
+        rotary = RotaryEmbedding.of(theta.doubleValue(), rotaryDim, RotaryEmbedding.Pairing.HALF_SPLIT);
+        JsonNode scaling = c.get("rope_scaling");
+        if (scaling != null && scaling.isObject()) {
+          String type = scaling.path("rope_type").asText(scaling.path("type").asText(""));
+          double factor = scaling.path("factor").asDouble(1);
+          rotary = switch (type) {
+            case "linear" -> rotary.withLinearScaling(factor);
+            case "llama3" -> rotary.withLlama3Scaling(factor, scaling.path("low_freq_factor").asDouble(1),
+                scaling.path("high_freq_factor").asDouble(4),
+                scaling.path("original_max_position_embeddings").asInt(8192));
+            case "default", "" -> rotary;
+            default -> throw new IOException(configJson + ": rope_scaling type '" + type + "' is not supported"
+                + " (linear, llama3)");
+          };
+        }
+      }
+      return new Dims(hidden, heads, kv, headDim, window, rotary);
     }
 
     private static int integer(Path file, JsonNode c, String name, String alias, int fallback) throws IOException {
@@ -123,18 +148,17 @@ public final class CheckpointLayers {
       float[] bk, float[] bv, float[] bo) {
 
     /**
-     * A builder holding these weights and sizes (and the model's sliding window); add the kernel, threads and
-     * causality (GPT-2 and decoders: causal) before {@code build()}.
+     * A builder holding these weights and sizes (the model's sliding window and rotary embedding included);
+     * add the kernel, threads and causality (GPT-2 and decoders: causal) before {@code build()}.
      *
      * @return the builder
-     * @throws UnsupportedOperationException for {@link Naming#LLAMA}: those models need rotary embeddings,
-     *     which the layer does not apply yet
+     * @throws IllegalStateException for {@link Naming#LLAMA} without a rotary embedding in the sizes: those
+     *     models rotate q and k, and the layer would compute something else
      */
     public MultiHeadAttention.Builder builder() {
-      if (naming == Naming.LLAMA) {
-        throw new UnsupportedOperationException("Llama-family attention rotates q and k (RoPE, theta "
-            + dims.ropeTheta() + "), which MultiHeadAttention does not do yet; the weights are read, the layer"
-            + " would compute something else");
+      if (naming == Naming.LLAMA && dims.rotary() == null) {
+        throw new IllegalStateException("Llama-family attention rotates q and k: give Dims a RotaryEmbedding"
+            + " (Dims.fromConfig reads rope_theta from config.json)");
       }
       MultiHeadAttention.Builder b = MultiHeadAttention.builder()
           .modelDim(dims.modelDim()).queryHeads(dims.queryHeads()).kvHeads(dims.kvHeads()).headDim(dims.headDim())
@@ -143,7 +167,7 @@ public final class CheckpointLayers {
       if (dims.slidingWindow() > 0) {
         b.slidingWindow(dims.slidingWindow());
       }
-      return b;
+      return b.rotary(dims.rotary());
     }
   }
 

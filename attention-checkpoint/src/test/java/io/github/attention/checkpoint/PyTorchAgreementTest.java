@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attention.kernel.AttentionKernel;
+import io.github.attention.layer.KvCache;
 import io.github.attention.layer.MultiHeadAttention;
 import io.github.attention.verify.ReferenceLayer;
 import java.lang.foreign.MemorySegment;
@@ -36,25 +37,27 @@ class PyTorchAgreementTest {
   @CsvSource({
       "torch_multihead.safetensors, false, scalar", "torch_multihead.safetensors, false, vector",
       "torch_multihead.safetensors, true, scalar", "torch_multihead.safetensors, true, vector",
-      "gpt2.safetensors, true, scalar", "gpt2.safetensors, true, vector"})
+      "gpt2.safetensors, true, scalar", "gpt2.safetensors, true, vector",
+      "llama.safetensors, true, scalar", "llama.safetensors, true, vector"})
   void layerFromTheCheckpointMatchesPyTorch(String fixture, boolean causal, String backend) throws Exception {
     boolean gpt2 = fixture.startsWith("gpt2");
+    boolean llama = fixture.startsWith("llama");
     try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(fixture(fixture))) {
-      CheckpointLayers.Dims dims = gpt2
-          ? CheckpointLayers.Dims.fromConfig(fixture("gpt2-config.json"))
+      CheckpointLayers.Dims dims = gpt2 ? CheckpointLayers.Dims.fromConfig(fixture("gpt2-config.json"))
+          : llama ? CheckpointLayers.Dims.fromConfig(fixture("llama-config.json"))
           : CheckpointLayers.Dims.of(16, 4, 4, 4);
-      CheckpointLayers.LayerWeights w = CheckpointLayers.read(ckpt,
-          gpt2 ? CheckpointLayers.Naming.GPT2 : CheckpointLayers.Naming.TORCH_MULTIHEAD, "self_attn.", 0, dims);
+      CheckpointLayers.LayerWeights w = CheckpointLayers.read(ckpt, gpt2 ? CheckpointLayers.Naming.GPT2
+          : llama ? CheckpointLayers.Naming.LLAMA : CheckpointLayers.Naming.TORCH_MULTIHEAD, "self_attn.", 0, dims);
       MultiHeadAttention layer = w.builder().causal(causal)
           .kernel(backend.equals("vector") ? AttentionKernel.vector() : AttentionKernel.scalar()).build();
       float[] x = ckpt.readFloats("x");
       int n = x.length / dims.modelDim();
       float[] y = new float[x.length];
       layer.forward(x, n, y);
-      double[] torch = doubles(ckpt.segment(gpt2 ? "y" : causal ? "y_causal" : "y_full"));
+      double[] torch = doubles(ckpt.segment(gpt2 || llama ? "y" : causal ? "y_causal" : "y_full"));
       ReferenceLayer.Result ref = ReferenceLayer.forward(new ReferenceLayer.Weights(dims.modelDim(),
           dims.queryHeads(), dims.kvHeads(), dims.headDim(), causal, w.wq(), w.wk(), w.wv(), w.wo(), w.bq(), w.bk(),
-          w.bv(), w.bo()), x, n);
+          w.bv(), w.bo()), dims.rotary(), 0, null, null, 0, x, n);
       assertEquals(torch.length, y.length);
       for (int i = 0; i < y.length; i++) {
         double error = Math.abs(y[i] - torch[i]);
@@ -71,7 +74,7 @@ class PyTorchAgreementTest {
   }
 
   @org.junit.jupiter.api.Test
-  void llamaWeightsAreReadButNotBuiltWithoutRope() throws Exception {
+  void namesAndShapesAreCheckedAndLlamaNeedsARotaryEmbedding() throws Exception {
     try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(fixture("gpt2.safetensors"))) {
       IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> CheckpointLayers.read(
           ckpt, CheckpointLayers.Naming.LLAMA, "", 0, CheckpointLayers.Dims.of(24, 3, 3, 8)));
@@ -83,10 +86,51 @@ class PyTorchAgreementTest {
           shape.getMessage());
     }
     CheckpointLayers.LayerWeights llama = new CheckpointLayers.LayerWeights(
-        new CheckpointLayers.Dims(8, 2, 1, 4, 0, 500000), CheckpointLayers.Naming.LLAMA, new float[32],
-        new float[32], new float[32], new float[64], null, null, null, null);
-    UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, llama::builder);
-    assertTrue(e.getMessage().contains("RoPE"), e.getMessage());
+        CheckpointLayers.Dims.of(8, 2, 1, 4), CheckpointLayers.Naming.LLAMA, new float[32],
+        new float[16], new float[16], new float[64], null, null, null, null);
+    IllegalStateException e = assertThrows(IllegalStateException.class, llama::builder);
+    assertTrue(e.getMessage().contains("rotates q and k"), e.getMessage());
+    CheckpointLayers.Dims fromConfig = CheckpointLayers.Dims.fromConfig(fixture("llama-config.json"));
+    assertEquals(new CheckpointLayers.Dims(32, 4, 2, 8, 0,
+        io.github.attention.layer.RotaryEmbedding.of(10000, 8, io.github.attention.layer.RotaryEmbedding.Pairing.HALF_SPLIT)),
+        fromConfig);
+  }
+
+  /** The README's example: a Llama layer from its checkpoint, a prompt, then one token through the cache. */
+  @org.junit.jupiter.api.Test
+  void readmeExampleDecodesWithRopeThroughACache() throws Exception {
+    Path dir = fixture("llama.safetensors");
+    Path config = fixture("llama-config.json");
+    float[] x;
+    try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(dir)) {
+      x = c.readFloats("x");
+    }
+    int promptLength = 8;
+    float[] outputs = new float[9 * 32];
+    // ---- README example "checkpoint": begin ----
+    try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+      CheckpointLayers.Dims dims = CheckpointLayers.Dims.fromConfig(config);    // heads, head_dim, rope_theta
+      MultiHeadAttention layer = CheckpointLayers.read(ckpt, CheckpointLayers.Naming.LLAMA, "", 0, dims)
+          .builder().causal(true).kernel(AttentionKernel.best()).build();      // RoPE from the config
+      KvCache cache = layer.newCache(512);
+      layer.forward(x, promptLength, cache, outputs);                         // the prompt, positions 0..7
+      float[] next = java.util.Arrays.copyOfRange(x, promptLength * 32, (promptLength + 1) * 32);
+      float[] y = new float[32];
+      layer.forward(next, 1, cache, y);                                       // one token, position 8
+      System.arraycopy(y, 0, outputs, promptLength * 32, 32);
+    }
+    // ---- README example "checkpoint": end ----
+    try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+      CheckpointLayers.Dims dims = CheckpointLayers.Dims.fromConfig(config);
+      CheckpointLayers.LayerWeights w = CheckpointLayers.read(ckpt, CheckpointLayers.Naming.LLAMA, "", 0, dims);
+      double[] torch = doubles(ckpt.segment("y"));
+      ReferenceLayer.Result ref = ReferenceLayer.forward(new ReferenceLayer.Weights(32, 4, 2, 8, true, w.wq(),
+          w.wk(), w.wv(), w.wo(), null, null, null, null), dims.rotary(), 0, null, null, 0, x, 9);
+      for (int i = 0; i < outputs.length; i++) {
+        double bound = ref.tolerance(i) + 1e-9 * ref.termMagnitude(i);
+        assertTrue(Math.abs(outputs[i] - torch[i]) <= bound, "y[" + i + "] = " + outputs[i] + ", PyTorch " + torch[i]);
+      }
+    }
   }
 
   @AfterAll

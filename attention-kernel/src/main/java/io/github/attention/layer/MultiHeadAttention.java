@@ -69,6 +69,8 @@ public final class MultiHeadAttention {
   private final AttentionSpec cachedSpec;
   private final AttentionKernel kernel;
   private final Parallelism parallelism;
+  /** Null without rotary embeddings (or with rotaryDim 0, which rotates nothing). */
+  private final RotaryEmbedding rotary;
   private final Projection query;
   private final Projection key;
   private final Projection value;
@@ -83,6 +85,7 @@ public final class MultiHeadAttention {
     this.cachedSpec = spec.withCausal(true);
     this.kernel = b.kernel;
     this.parallelism = b.parallelism;
+    this.rotary = b.rotary == null || b.rotary.rotaryDim() == 0 ? null : b.rotary;
     Backend backend = BackendLookup.backendOf(kernel);
     this.query = new Projection(backend.linearMap(WQ, b.wq, b.bq, queryHeads * headDim, modelDim));
     this.key = new Projection(backend.linearMap(WK, b.wk, b.bk, kvHeads * headDim, modelDim));
@@ -126,6 +129,10 @@ public final class MultiHeadAttention {
       query.apply(x, 0, seqLen, work.queries(), 0, team);
       key.apply(x, 0, seqLen, work.keys(), 0, team);
       value.apply(x, 0, seqLen, work.values(), 0, team);
+      if (rotary != null) {
+        rotary.rotate(work.queries(), 0, seqLen, queryHeads, headDim, 0);
+        rotary.rotate(work.keys(), 0, seqLen, kvHeads, headDim, 0);
+      }
       kernel.attend(spec, seqLen, seqLen, work.queries(), work.keys(), work.values(), null, work.heads(),
           parallelism);
       output.apply(work.heads(), 0, seqLen, y, 0, team);
@@ -175,9 +182,15 @@ public final class MultiHeadAttention {
           cache.keyArray() != null ? 0 : newTokens * kvWidth);
       WorkerTeam team = Teams.of(parallelism);
       query.apply(x, 0, newTokens, work.queries(), 0, team);
+      if (rotary != null) {
+        rotary.rotate(work.queries(), 0, newTokens, queryHeads, headDim, cached);
+      }
       // Written past the cache's length only: until length grows below, the cache is unchanged.
       if (cache.keyArray() != null) {
         key.apply(x, 0, newTokens, cache.keyArray(), cached * kvWidth, team);
+        if (rotary != null) {
+          rotary.rotate(cache.keyArray(), cached * kvWidth, newTokens, kvHeads, headDim, cached);
+        }
         value.apply(x, 0, newTokens, cache.valueArray(), cached * kvWidth, team);
         kernel.attend(cachedSpec, newTokens, cached + newTokens, work.queries(), cache.keyArray(),
             cache.valueArray(), null, work.heads(), parallelism);
@@ -185,6 +198,9 @@ public final class MultiHeadAttention {
         // Projected in fp32, then stored as the cache's type says; attention reads what is stored.
         key.apply(x, 0, newTokens, work.keys(), 0, team);
         value.apply(x, 0, newTokens, work.values(), 0, team);
+        if (rotary != null) {
+          rotary.rotate(work.keys(), 0, newTokens, kvHeads, headDim, cached);
+        }
         cache.store(work.keys(), work.values(), newTokens);
         kernel.attend(cachedSpec, newTokens, cached + newTokens, work.queries(), cache.keys(), cache.values(),
             null, work.heads(), parallelism);
@@ -238,11 +254,11 @@ public final class MultiHeadAttention {
     if (cache.layer() != this) {
       throw new IllegalArgumentException("cache was made by another layer; use this layer's newCache");
     }
-    return new Tracing(cachedSpec, modelDim, query, key, value, output).ofStep(x, cache);
+    return new Tracing(cachedSpec, modelDim, query, key, value, output, rotary).ofStep(x, cache);
   }
 
   private Tracing tracing() {
-    return new Tracing(spec, modelDim, query, key, value, output);
+    return new Tracing(spec, modelDim, query, key, value, output, rotary);
   }
 
   /**
@@ -356,6 +372,11 @@ public final class MultiHeadAttention {
     return parallelism;
   }
 
+  /** {@return the rotary position embedding, or null if the layer has none (or one of rotaryDim 0)} */
+  public RotaryEmbedding rotary() {
+    return rotary;
+  }
+
   @Override
   public String toString() {
     return "MultiHeadAttention[modelDim=" + modelDim + ", queryHeads=" + queryHeads + ", kvHeads=" + kvHeads
@@ -391,6 +412,7 @@ public final class MultiHeadAttention {
     private float[] bo;
     private AttentionKernel kernel;
     private Parallelism parallelism = Parallelism.single();
+    private RotaryEmbedding rotary;
 
     private Builder() {}
 
@@ -635,6 +657,21 @@ public final class MultiHeadAttention {
     }
 
     /**
+     * Sets rotary position embeddings: queries and keys are rotated after their projection and before
+     * attention, keys before they enter a {@link KvCache} (which therefore holds rotated keys). Positions:
+     * {@code 0 .. seqLen−1} for {@link MultiHeadAttention#forward(float[], int, float[])}, and the cache's
+     * length onwards for {@link MultiHeadAttention#forward(float[], int, KvCache, float[])}.
+     *
+     * @param rotary the embedding (its {@code rotaryDim} at most the head width), or null for none (the
+     *     default)
+     * @return this builder
+     */
+    public Builder rotary(RotaryEmbedding rotary) {
+      this.rotary = rotary;
+      return this;
+    }
+
+    /**
      * Checks everything and builds the layer, copying the weights.
      *
      * @return the layer
@@ -674,6 +711,9 @@ public final class MultiHeadAttention {
       checkBias("keyBias (bk)", bk, kvWidth, "kvHeads·headDim");
       checkBias("valueBias (bv)", bv, kvWidth, "kvHeads·headDim");
       checkBias("outputBias (bo)", bo, modelDim, "modelDim");
+      if (rotary != null && rotary.rotaryDim() > dim) {
+        throw new IllegalArgumentException("rotary rotaryDim " + rotary.rotaryDim() + " exceeds headDim " + dim);
+      }
       Builder checked = copy();
       checked.kvHeads = kv;
       checked.headDim = dim;
@@ -698,6 +738,7 @@ public final class MultiHeadAttention {
       b.bo = bo;
       b.kernel = kernel;
       b.parallelism = parallelism;
+      b.rotary = rotary;
       b.window = window;
       b.windowSet = windowSet;
       b.softcap = softcap;

@@ -20,8 +20,12 @@ final class Tracing {
   private final Projection wk;
   private final Projection wv;
   private final Projection wo;
+  /** Null for none. */
+  private final RotaryEmbedding rotary;
 
-  Tracing(AttentionSpec spec, int modelDim, Projection wq, Projection wk, Projection wv, Projection wo) {
+  Tracing(AttentionSpec spec, int modelDim, Projection wq, Projection wk, Projection wv, Projection wo,
+      RotaryEmbedding rotary) {
+    this.rotary = rotary;
     this.spec = spec;
     this.modelDim = modelDim;
     this.queryHeads = spec.queryHeads();
@@ -39,10 +43,10 @@ final class Tracing {
     double[][] k = new double[seqLen][];
     double[][] v = new double[seqLen][];
     for (int t = 0; t < seqLen; t++) {
-      k[t] = project(wk, inputs[t]);
+      k[t] = rotate(project(wk, inputs[t]), kvHeads, t);
       v[t] = project(wv, inputs[t]);
     }
-    return attend(inputs, token, token, project(wq, inputs[token]), k, v);
+    return attend(inputs, token, token, rotate(project(wq, inputs[token]), queryHeads, token), k, v);
   }
 
   /** The new token {@code x[0 .. modelDim)} of a decode step over {@code cache}, which is not changed. */
@@ -62,13 +66,39 @@ final class Tracing {
     }
     // The layer projects the new key and value in fp32 and stores them as the cache's type says; attention
     // reads them back from there. The trace does the same to its double projections.
-    float[] newK = cache.asStored(toFloat(project(wk, inputs[0])), kvHeads);
+    // With rotary embeddings the layer rotates the new key in float, at position `cached`, before storing it.
+    float[] projectedK = toFloat(project(wk, inputs[0]));
+    if (rotary != null) {
+      rotary.rotate(projectedK, 0, 1, kvHeads, headDim, cached);
+    }
+    float[] newK = cache.asStored(projectedK, kvHeads);
     float[] newV = cache.asStored(toFloat(project(wv, inputs[0])), kvHeads);
     for (int i = 0; i < width; i++) {
       k[cached][i] = newK[i];
       v[cached][i] = newV[i];
     }
-    return attend(inputs, 0, cached, project(wq, inputs[0]), k, v);
+    return attend(inputs, 0, cached, rotate(project(wq, inputs[0]), queryHeads, cached), k, v);
+  }
+
+  /** A token's heads {@code [heads][D]} rotated in double at {@code position} (unchanged without RoPE). */
+  private double[] rotate(double[] row, int heads, int position) {
+    if (rotary == null) {
+      return row;
+    }
+    double[] f = rotary.frequencies();
+    for (int i = 0; i < f.length; i++) {
+      double c = Math.cos(position * f[i]);
+      double s = Math.sin(position * f[i]);
+      int a = rotary.first(i);
+      int b = rotary.partner(i);
+      for (int h = 0; h < heads; h++) {
+        double x0 = row[h * headDim + a];
+        double x1 = row[h * headDim + b];
+        row[h * headDim + a] = x0 * c - x1 * s;
+        row[h * headDim + b] = x0 * s + x1 * c;
+      }
+    }
+    return row;
   }
 
   /**

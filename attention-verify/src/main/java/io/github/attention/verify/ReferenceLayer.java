@@ -144,6 +144,25 @@ public final class ReferenceLayer {
    */
   public static Result forward(Weights w, int window, float[] cachedKeys, float[] cachedValues, int cached,
       float[] x, int newTokens) {
+    return forward(w, null, window, cachedKeys, cachedValues, cached, x, newTokens);
+  }
+
+  /**
+   * As {@link #forward(Weights, int, float[], float[], int, float[], int)}, for a layer with rotary position
+   * embeddings: the new tokens' queries and keys are rotated at positions {@code cached + t}; cached keys are
+   * taken as given (rotated when they were stored). Bound of one rotated component {@code r = x₀·c − x₁·s}
+   * (or {@code x₀·s + x₁·c}) of inputs off by {@code e₀, e₁}: the float layer rounds {@code cos} and
+   * {@code sin} once from double (within {@code u_f + 2u_d} of the exact, both at most 1 in magnitude),
+   * multiplies twice and adds once (three roundings), so
+   * {@code |r̂ − r| ≤ (e₀ + e₁)(1 + u') + u'(|x₀| + |x₁|) + (2u_f + u_f²)(1 + u')(|x₀| + |x₁| + e₀ + e₁)} with
+   * {@code u' = u_f + 2u_d}; this reference's own rotation in double adds {@code 4u_d(|x₀| + |x₁|)}. Bounded
+   * here, generously, by {@code (e₀ + e₁)(1 + 5u) + 5u(|x₀| + |x₁|)} with {@code u = u_f + u_d}.
+   *
+   * @param rotary the layer's rotary embedding, or null for none
+   * @return outputs and tolerances of the new tokens
+   */
+  public static Result forward(Weights w, io.github.attention.layer.RotaryEmbedding rotary, int window,
+      float[] cachedKeys, float[] cachedValues, int cached, float[] x, int newTokens) {
     int dModel = w.modelDim();
     int qWidth = w.queryHeads() * w.headDim();
     int kvWidth = w.kvHeads() * w.headDim();
@@ -154,6 +173,10 @@ public final class ReferenceLayer {
     Linear q = Linear.of(x, newTokens, dModel, w.wq(), w.bq(), qWidth);
     Linear kNew = Linear.of(x, newTokens, dModel, w.wk(), w.bk(), kvWidth);
     Linear vNew = Linear.of(x, newTokens, dModel, w.wv(), w.bv(), kvWidth);
+    if (rotary != null) {
+      q.rotate(rotary, newTokens, w.queryHeads(), w.headDim(), cached);
+      kNew.rotate(rotary, newTokens, w.kvHeads(), w.headDim(), cached);
+    }
     double[] k = new double[total * kvWidth];
     double[] v = new double[total * kvWidth];
     double[] eK = new double[total * kvWidth];
@@ -301,6 +324,33 @@ public final class ReferenceLayer {
     private Linear(double[] value, double[] error) {
       this.value = value;
       this.error = error;
+    }
+
+    /** Rotates rows {@code [tokens][heads][dim]} in place, row t at {@code first + t}, and bounds the result. */
+    void rotate(io.github.attention.layer.RotaryEmbedding rotary, int tokens, int heads, int dim, int first) {
+      double u = Precision.FLOAT.unitRoundoff() + Precision.DOUBLE.unitRoundoff();
+      double[] f = rotary.frequencies();
+      int half = rotary.rotaryDim() / 2;
+      boolean interleaved = rotary.pairing() == io.github.attention.layer.RotaryEmbedding.Pairing.INTERLEAVED;
+      for (int t = 0; t < tokens; t++) {
+        for (int i = 0; i < half; i++) {
+          double angle = (double) (first + t) * f[i];
+          double c = Math.cos(angle);
+          double sn = Math.sin(angle);
+          int a = interleaved ? 2 * i : i;
+          int b = interleaved ? 2 * i + 1 : i + half;
+          for (int h = 0; h < heads; h++) {
+            int base = (t * heads + h) * dim;
+            double x0 = value[base + a];
+            double x1 = value[base + b];
+            double e = (error[base + a] + error[base + b]) * (1 + 5 * u) + 5 * u * (Math.abs(x0) + Math.abs(x1));
+            value[base + a] = x0 * c - x1 * sn;
+            value[base + b] = x0 * sn + x1 * c;
+            error[base + a] = e;
+            error[base + b] = e;
+          }
+        }
+      }
     }
 
     static Linear of(float[] x, int tokens, int in, float[] weights, float[] bias, int out) {

@@ -284,7 +284,7 @@ class LayerTest {
   }
 
   /** Runs the prompt and then the remaining tokens in random steps of 1 to 3 through a fresh cache. */
-  private static float[] decodeInSteps(MultiHeadAttention layer, float[] x, int seqLen,
+  static float[] decodeInSteps(MultiHeadAttention layer, float[] x, int seqLen,
       SplittableRandom random) {
     int d = layer.modelDim();
     float[] y = new float[seqLen * d];
