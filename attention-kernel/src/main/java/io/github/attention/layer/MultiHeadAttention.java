@@ -120,7 +120,28 @@ public final class MultiHeadAttention {
    * @throws IllegalStateException if the layer's {@link Parallelism} is closed (nothing is written)
    */
   public void forward(float[] x, int seqLen, float[] y) {
+    forward(x, seqLen, 0, y);
+  }
+
+  /**
+   * As {@link #forward(float[], int, float[])}, with the tokens at positions {@code firstPosition ..
+   * firstPosition + seqLen − 1} for the rotary embedding (the only thing positions change: masks and
+   * windows are relative). Without rotary embeddings this is {@code forward(x, seqLen, y)}.
+   *
+   * @param x input embeddings {@code [seqLen][modelDim]}
+   * @param seqLen number of tokens, at least 1
+   * @param firstPosition the first token's position, at least 0
+   * @param y output embeddings {@code [seqLen][modelDim]}; may be {@code x}
+   * @throws NullPointerException if {@code x} or {@code y} is null
+   * @throws IllegalArgumentException if {@code seqLen < 1}, {@code firstPosition < 0}, or an array is too
+   *     short (nothing is written)
+   * @throws IllegalStateException if the layer's {@link Parallelism} is closed (nothing is written)
+   */
+  public void forward(float[] x, int seqLen, int firstPosition, float[] y) {
     checkTokens(x, seqLen, y, "seqLen");
+    if (firstPosition < 0) {
+      throw new IllegalArgumentException("firstPosition must be at least 0, got " + firstPosition);
+    }
     Workspace workspace = Workspace.current();
     workspace.enter(Activity.FORWARD);
     try {
@@ -130,8 +151,8 @@ public final class MultiHeadAttention {
       key.apply(x, 0, seqLen, work.keys(), 0, team);
       value.apply(x, 0, seqLen, work.values(), 0, team);
       if (rotary != null) {
-        rotary.rotate(work.queries(), 0, seqLen, queryHeads, headDim, 0);
-        rotary.rotate(work.keys(), 0, seqLen, kvHeads, headDim, 0);
+        rotary.rotate(work.queries(), 0, seqLen, queryHeads, headDim, firstPosition);
+        rotary.rotate(work.keys(), 0, seqLen, kvHeads, headDim, firstPosition);
       }
       kernel.attend(spec, seqLen, seqLen, work.queries(), work.keys(), work.values(), null, work.heads(),
           parallelism);

@@ -163,6 +163,18 @@ public final class ReferenceLayer {
    */
   public static Result forward(Weights w, io.github.attention.layer.RotaryEmbedding rotary, int window,
       float[] cachedKeys, float[] cachedValues, int cached, float[] x, int newTokens) {
+    return forward(w, rotary, cached, window, cachedKeys, cachedValues, cached, x, newTokens);
+  }
+
+  /**
+   * As {@link #forward(Weights, io.github.attention.layer.RotaryEmbedding, int, float[], float[], int, float[],
+   * int)}, the new tokens at rotary positions {@code firstPosition + t} (what
+   * {@link MultiHeadAttention#forward(float[], int, int, float[])} does for a whole sequence).
+   *
+   * @return outputs and tolerances of the new tokens
+   */
+  public static Result forward(Weights w, io.github.attention.layer.RotaryEmbedding rotary, int firstPosition,
+      int window, float[] cachedKeys, float[] cachedValues, int cached, float[] x, int newTokens) {
     int dModel = w.modelDim();
     int qWidth = w.queryHeads() * w.headDim();
     int kvWidth = w.kvHeads() * w.headDim();
@@ -174,8 +186,8 @@ public final class ReferenceLayer {
     Linear kNew = Linear.of(x, newTokens, dModel, w.wk(), w.bk(), kvWidth);
     Linear vNew = Linear.of(x, newTokens, dModel, w.wv(), w.bv(), kvWidth);
     if (rotary != null) {
-      q.rotate(rotary, newTokens, w.queryHeads(), w.headDim(), cached);
-      kNew.rotate(rotary, newTokens, w.kvHeads(), w.headDim(), cached);
+      q.rotate(rotary, newTokens, w.queryHeads(), w.headDim(), firstPosition);
+      kNew.rotate(rotary, newTokens, w.kvHeads(), w.headDim(), firstPosition);
     }
     double[] k = new double[total * kvWidth];
     double[] v = new double[total * kvWidth];

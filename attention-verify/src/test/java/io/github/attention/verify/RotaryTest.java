@@ -74,6 +74,37 @@ class RotaryTest {
     }
   }
 
+  /**
+   * Relative-position invariance: the same sequence at positions shifted by {@code s} gives the same output,
+   * since {@code R(p+s)q · R(j+s)k = R(p)q · R(j)k} exactly; each run is within its bound of its exact result
+   * (the reference at that offset), so the two are within the sum of the bounds. Also against the shifted
+   * reference itself.
+   */
+  @Property(tries = 200)
+  void shiftingEveryPositionChangesNothing(@ForAll("causalCases") LayerCase c, @ForAll long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    RotaryEmbedding rotary = rotary(r, c.headDim());
+    int shift = r.nextInt(1, 5000);
+    ReferenceLayer.Weights w = c.weights();
+    MultiHeadAttention layer = w.builder().rotary(rotary).build();
+    float[] x = c.input();
+    int n = c.seqLen();
+    float[] y0 = new float[n * c.modelDim()];
+    float[] y1 = new float[n * c.modelDim()];
+    layer.forward(x, n, 0, y0);
+    layer.forward(x, n, shift, y1);
+    ReferenceLayer.Result ref0 = ReferenceLayer.forward(w, rotary, 0, 0, null, null, 0, x, n);
+    ReferenceLayer.Result ref1 = ReferenceLayer.forward(w, rotary, shift, 0, null, null, 0, x, n);
+    assertWithin("shifted by " + shift + ", " + rotary, y1, ref1, c);
+    for (int i = 0; i < y0.length; i++) {
+      // Plus the two references' own difference (angles rounded in double), checked below to be tiny.
+      double bound = ref0.tolerance(i) + ref1.tolerance(i) + 1e-6 * ref0.termMagnitude(i) + 1e-12;
+      assertEquals(y0[i], y1[i], bound, "y[" + i + "] shifted by " + shift + ", " + rotary + "; " + c);
+      // The two exact results are the same: the references agree to double rounding.
+      assertEquals(ref0.y()[i], ref1.y()[i], 1e-6 * ref0.termMagnitude(i) + 1e-12, "references; " + c);
+    }
+  }
+
   @Example
   void rotaryDimZeroChangesNothing() {
     LayerCase c = new LayerCase(32, 4, 2, 8, 9, true, true, 1.0, 1.0, 4);
