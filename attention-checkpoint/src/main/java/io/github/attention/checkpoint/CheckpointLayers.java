@@ -172,6 +172,33 @@ public final class CheckpointLayers {
   }
 
   /**
+   * The one call: opens the checkpoint at {@code path} (file, shard index or directory), takes the sizes from
+   * the {@code config.json} beside it ({@link Dims#fromConfig}), reads layer {@code layer}'s attention weights
+   * under {@code naming} (for {@link Naming#TORCH_MULTIHEAD}, prefix {@code "layers.{N}.self_attn."}, as
+   * {@code nn.TransformerEncoder} names them), and closes the file again (the weights are copied).
+   *
+   * @param path the checkpoint
+   * @param layer the layer index
+   * @param naming the model family
+   * @return a builder with the weights, sizes, window and rotary embedding set; add kernel, threads and
+   *     causality
+   * @throws IOException if the checkpoint or its config cannot be read, is malformed, or there is no
+   *     {@code config.json} beside it
+   * @throws IllegalArgumentException if a tensor is missing or has the wrong shape
+   */
+  public static MultiHeadAttention.Builder fromCheckpoint(Path path, int layer, Naming naming) throws IOException {
+    Path folder = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
+    Path config = folder.resolve("config.json");
+    if (!Files.isRegularFile(config)) {
+      throw new IOException("no config.json beside " + path + " (give the sizes with CheckpointLayers.read)");
+    }
+    Dims dims = Dims.fromConfig(config);
+    try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(path)) {
+      return read(ckpt, naming, "layers.{N}.self_attn.", layer, dims).builder();
+    }
+  }
+
+  /**
    * Reads layer {@code layer}'s attention weights.
    *
    * @param ckpt the checkpoint

@@ -133,6 +133,35 @@ class PyTorchAgreementTest {
     }
   }
 
+  /** The one call: a folder with the checkpoint and its config.json; the layer equals the one built by hand. */
+  @org.junit.jupiter.api.Test
+  void fromCheckpointReadsTheConfigBesideTheFile(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    java.nio.file.Files.copy(fixture("llama.safetensors"), dir.resolve("model.safetensors"));
+    java.nio.file.Files.copy(fixture("llama-config.json"), dir.resolve("config.json"));
+    MultiHeadAttention layer = CheckpointLayers.fromCheckpoint(dir, 0, CheckpointLayers.Naming.LLAMA)
+        .causal(true).kernel(AttentionKernel.scalar()).build();
+    assertEquals(32, layer.modelDim());
+    assertEquals(2, layer.kvHeads());
+    assertEquals(10000, layer.rotary().theta());
+    // The same layer as the one built step by step (whose outputs are checked against PyTorch above): the
+    // same weights and kernel, so the same bits.
+    float[] x;
+    MultiHeadAttention byHand;
+    try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(dir)) {
+      x = c.readFloats("x");
+      byHand = CheckpointLayers.read(c, CheckpointLayers.Naming.LLAMA, "", 0,
+          CheckpointLayers.Dims.fromConfig(dir.resolve("config.json"))).builder().causal(true)
+          .kernel(AttentionKernel.scalar()).build();
+    }
+    float[] y = new float[x.length];
+    float[] expected = new float[x.length];
+    layer.forward(x, 9, y);
+    byHand.forward(x, 9, expected);
+    org.junit.jupiter.api.Assertions.assertArrayEquals(expected, y);
+    java.nio.file.Files.delete(dir.resolve("config.json"));
+    assertThrows(java.io.IOException.class, () -> CheckpointLayers.fromCheckpoint(dir, 0, CheckpointLayers.Naming.LLAMA));
+  }
+
   @AfterAll
   static void report() {
     System.out.printf("[agreement with PyTorch] largest |ours - torch| = %.3e, largest error/bound = %.3e%n",

@@ -69,6 +69,8 @@ public final class MultiHeadAttention {
   private final AttentionSpec cachedSpec;
   private final AttentionKernel kernel;
   private final Parallelism parallelism;
+  /** The projections' backend, which also rotates. */
+  private final Backend backend;
   /** Null without rotary embeddings (or with rotaryDim 0, which rotates nothing). */
   private final RotaryEmbedding rotary;
   private final Projection query;
@@ -87,6 +89,7 @@ public final class MultiHeadAttention {
     this.parallelism = b.parallelism;
     this.rotary = b.rotary == null || b.rotary.rotaryDim() == 0 ? null : b.rotary;
     Backend backend = BackendLookup.backendOf(kernel);
+    this.backend = backend;
     this.query = new Projection(backend.linearMap(WQ, b.wq, b.bq, queryHeads * headDim, modelDim));
     this.key = new Projection(backend.linearMap(WK, b.wk, b.bk, kvHeads * headDim, modelDim));
     this.value = new Projection(backend.linearMap(WV, b.wv, b.bv, kvHeads * headDim, modelDim));
@@ -151,8 +154,8 @@ public final class MultiHeadAttention {
       key.apply(x, 0, seqLen, work.keys(), 0, team);
       value.apply(x, 0, seqLen, work.values(), 0, team);
       if (rotary != null) {
-        rotary.rotate(work.queries(), 0, seqLen, queryHeads, headDim, firstPosition);
-        rotary.rotate(work.keys(), 0, seqLen, kvHeads, headDim, firstPosition);
+        rotary.rotate(work.queries(), 0, seqLen, queryHeads, headDim, firstPosition, backend);
+        rotary.rotate(work.keys(), 0, seqLen, kvHeads, headDim, firstPosition, backend);
       }
       kernel.attend(spec, seqLen, seqLen, work.queries(), work.keys(), work.values(), null, work.heads(),
           parallelism);
@@ -204,13 +207,13 @@ public final class MultiHeadAttention {
       WorkerTeam team = Teams.of(parallelism);
       query.apply(x, 0, newTokens, work.queries(), 0, team);
       if (rotary != null) {
-        rotary.rotate(work.queries(), 0, newTokens, queryHeads, headDim, cached);
+        rotary.rotate(work.queries(), 0, newTokens, queryHeads, headDim, cached, backend);
       }
       // Written past the cache's length only: until length grows below, the cache is unchanged.
       if (cache.keyArray() != null) {
         key.apply(x, 0, newTokens, cache.keyArray(), cached * kvWidth, team);
         if (rotary != null) {
-          rotary.rotate(cache.keyArray(), cached * kvWidth, newTokens, kvHeads, headDim, cached);
+          rotary.rotate(cache.keyArray(), cached * kvWidth, newTokens, kvHeads, headDim, cached, backend);
         }
         value.apply(x, 0, newTokens, cache.valueArray(), cached * kvWidth, team);
         kernel.attend(cachedSpec, newTokens, cached + newTokens, work.queries(), cache.keyArray(),
@@ -220,7 +223,7 @@ public final class MultiHeadAttention {
         key.apply(x, 0, newTokens, work.keys(), 0, team);
         value.apply(x, 0, newTokens, work.values(), 0, team);
         if (rotary != null) {
-          rotary.rotate(work.keys(), 0, newTokens, kvHeads, headDim, cached);
+          rotary.rotate(work.keys(), 0, newTokens, kvHeads, headDim, cached, backend);
         }
         cache.store(work.keys(), work.values(), newTokens);
         kernel.attend(cachedSpec, newTokens, cached + newTokens, work.queries(), cache.keys(), cache.values(),

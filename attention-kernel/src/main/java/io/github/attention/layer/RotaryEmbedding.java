@@ -1,5 +1,7 @@
 package io.github.attention.layer;
 
+import io.github.attention.internal.core.Backend;
+import io.github.attention.internal.core.Workspace;
 import java.util.Arrays;
 
 /**
@@ -158,29 +160,92 @@ public final class RotaryEmbedding {
     return pairing == Pairing.HALF_SPLIT ? i + rotaryDim / 2 : 2 * i + 1;
   }
 
+  /** Positions whose cos and sin are kept in {@link #table}; beyond them, computed per call. */
+  static final int TABLE_POSITIONS = 16384;
+  /**
+   * cos then sin of every pair, {@code [position][2·pairs]}, for positions below its length; grown (never
+   * beyond {@link #TABLE_POSITIONS}) by copying, and published whole, so readers need no lock.
+   */
+  private volatile float[] table = new float[0];
+
+  /** cos then sin of every pair at {@code position} into {@code cs} from {@code at}: the float values used. */
+  private void angles(int position, float[] cs, int at) {
+    int pairs = rotaryDim / 2;
+    for (int i = 0; i < pairs; i++) {
+      double angle = (double) position * frequencies[i];
+      cs[at + i] = (float) Math.cos(angle);
+      cs[at + pairs + i] = (float) Math.sin(angle);
+    }
+  }
+
+  /** The table, grown to cover positions below {@code end} (at most {@link #TABLE_POSITIONS}). */
+  private float[] table(int end) {
+    int width = rotaryDim;
+    float[] t = table;
+    int want = Math.min(TABLE_POSITIONS, end);
+    if (t.length / Math.max(1, width) >= want) {
+      return t;
+    }
+    synchronized (this) {
+      t = table;
+      int have = t.length / Math.max(1, width);
+      if (have < want) {
+        int size = Math.min(TABLE_POSITIONS, Math.max(want, 2 * have));
+        float[] grown = Arrays.copyOf(t, size * width);
+        for (int p = have; p < size; p++) {
+          angles(p, grown, p * width);
+        }
+        table = grown;
+        t = grown;
+      }
+      return t;
+    }
+  }
+
   /**
    * Rotates {@code tokens} rows of {@code heads} heads in place, row {@code t} at position {@code firstPosition
-   * + t}: rows {@code [tokens][heads][headDim]} from {@code offset}. Float arithmetic as the class says.
+   * + t}: rows {@code [tokens][heads][headDim]} from {@code offset}. Float arithmetic as the class says; the
+   * half-split pairing through the backend's {@link Backend#rotateHalves} (vectors on the vector backend,
+   * the same bits), the interleaved one in plain loops. cos and sin come from a table of the first
+   * {@link #TABLE_POSITIONS} positions (built once, grown as positions are reached; the same float values as
+   * computed on the fly), beyond it from the thread's scratch.
    */
-  void rotate(float[] rows, int offset, int tokens, int heads, int headDim, int firstPosition) {
+  void rotate(float[] rows, int offset, int tokens, int heads, int headDim, int firstPosition, Backend backend) {
     int pairs = rotaryDim / 2;
-    for (int t = 0; t < tokens; t++) {
-      double position = firstPosition + t;
-      for (int i = 0; i < pairs; i++) {
-        double angle = position * frequencies[i];
-        float c = (float) Math.cos(angle);
-        float s = (float) Math.sin(angle);
-        int a = first(i);
-        int b = partner(i);
-        for (int h = 0; h < heads; h++) {
-          int base = offset + (t * heads + h) * headDim;
-          float x0 = rows[base + a];
-          float x1 = rows[base + b];
-          rows[base + a] = x0 * c - x1 * s;
-          rows[base + b] = x0 * s + x1 * c;
+    float[] t = table(firstPosition + tokens);
+    float[] scratch = null;
+    for (int k = 0; k < tokens; k++) {
+      int position = firstPosition + k;
+      float[] cs;
+      int at;
+      if (position < t.length / Math.max(1, rotaryDim)) {
+        cs = t;
+        at = position * rotaryDim;
+      } else {
+        scratch = scratch != null ? scratch : Workspace.current().rotary(rotaryDim);
+        angles(position, scratch, 0);
+        cs = scratch;
+        at = 0;
+      }
+      for (int h = 0; h < heads; h++) {
+        int base = offset + (k * heads + h) * headDim;
+        if (pairing == Pairing.HALF_SPLIT) {
+          backend.rotateHalves(rows, base, pairs, cs, at);
+        } else {
+          for (int i = 0; i < pairs; i++) {
+            float x0 = rows[base + 2 * i];
+            float x1 = rows[base + 2 * i + 1];
+            rows[base + 2 * i] = x0 * cs[at + i] - x1 * cs[at + pairs + i];
+            rows[base + 2 * i + 1] = x0 * cs[at + pairs + i] + x1 * cs[at + i];
+          }
         }
       }
     }
+  }
+
+  /** {@link #rotate(float[], int, int, int, int, int, Backend)} in plain Java (the trace's float steps). */
+  void rotate(float[] rows, int offset, int tokens, int heads, int headDim, int firstPosition) {
+    rotate(rows, offset, tokens, heads, headDim, firstPosition, io.github.attention.internal.scalar.ScalarBackend.INSTANCE);
   }
 
   @Override

@@ -25,4 +25,18 @@ public interface Backend {
    *     (the message names the weight)
    */
   LinearMap linearMap(String name, float[] weights, float[] bias, int out, int in);
+
+  /**
+   * Turns {@code n} pairs {@code (x, y) = (rows[at + i], rows[at + n + i])} in place by the angles whose
+   * cosines and sines are {@code cs[csAt + i]} and {@code cs[csAt + n + i]}: {@code x' = x·c − y·s}, {@code y' = x·s + y·c},
+   * each product and sum rounded to float (never fused), so every backend gives the same bits: the rotary
+   * embedding's half-split pairing on one head.
+   *
+   * @param rows the rows
+   * @param at the first element of the head
+   * @param n pairs, half the rotated width
+   * @param cs {@code n} cosines then {@code n} sines, from {@code csAt}
+   * @param csAt where they start
+   */
+  void rotateHalves(float[] rows, int at, int n, float[] cs, int csAt);
 }

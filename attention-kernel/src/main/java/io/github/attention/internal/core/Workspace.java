@@ -114,6 +114,22 @@ public final class Workspace {
    *
    * @param floats how many floats it needs
    */
+  private float[] rotary = new float[0];
+
+  /**
+   * Scratch for one token's rotary {@code cos} and {@code sin} (the layer's, between its projections and
+   * attention, on the calling thread).
+   *
+   * @param floats at least this many
+   * @return the buffer
+   */
+  public float[] rotary(int floats) {
+    if (rotary.length < floats) {
+      rotary = new float[floats];
+    }
+    return rotary;
+  }
+
   float[] tile(int floats) {
     if (tile.length < floats) {
       tile = new float[floats];

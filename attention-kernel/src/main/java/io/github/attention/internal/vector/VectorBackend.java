@@ -40,6 +40,26 @@ public final class VectorBackend implements Backend {
    * Rearranges the weights into panels of 4 vectors of output columns, zero-padded: up to {@code 4·L − 1}
    * rows more than {@code out} (63 at 512 bits).
    */
+  /** Whole vectors of pairs, then the rest one by one: lanewise multiply and subtract, the scalar bits. */
+  @Override
+  public void rotateHalves(float[] rows, int at, int n, float[] cs, int csAt) {
+    int i = 0;
+    for (int last = n - Species.L; i <= last; i += Species.L) {
+      jdk.incubator.vector.FloatVector x = jdk.incubator.vector.FloatVector.fromArray(Species.F, rows, at + i);
+      jdk.incubator.vector.FloatVector y = jdk.incubator.vector.FloatVector.fromArray(Species.F, rows, at + n + i);
+      jdk.incubator.vector.FloatVector c = jdk.incubator.vector.FloatVector.fromArray(Species.F, cs, csAt + i);
+      jdk.incubator.vector.FloatVector s = jdk.incubator.vector.FloatVector.fromArray(Species.F, cs, csAt + n + i);
+      x.mul(c).sub(y.mul(s)).intoArray(rows, at + i);
+      x.mul(s).add(y.mul(c)).intoArray(rows, at + n + i);
+    }
+    for (; i < n; i++) {
+      float x = rows[at + i];
+      float y = rows[at + n + i];
+      rows[at + i] = x * cs[csAt + i] - y * cs[csAt + n + i];
+      rows[at + n + i] = x * cs[csAt + n + i] + y * cs[csAt + i];
+    }
+  }
+
   @Override
   public LinearMap linearMap(String name, float[] weights, float[] bias, int out, int in) {
     long padded = VectorLinearMap.panelFloats(out, in);
