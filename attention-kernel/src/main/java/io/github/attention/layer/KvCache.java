@@ -332,12 +332,16 @@ public final class KvCache {
     if (keys != null) {
       return (value ? values : keys)[(int) at];
     }
-    MemorySegment data = value ? valueData : keyData;
+    return widened(value ? valueData : keyData, value ? valueScales : keyScales, at, row);
+  }
+
+  /** Element {@code at} of {@code data} (row {@code row}'s scale for INT8), widened as the kernel reads it. */
+  private float widened(MemorySegment data, MemorySegment scales, long at, long row) {
     return switch (type) {
       case F32 -> data.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
       case BF16, F16 -> type.widen(data.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at), 1f);
       case INT8 -> type.widen(data.get(ValueLayout.JAVA_BYTE, at),
-          (value ? valueScales : keyScales).getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, row));
+          scales.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, row));
     };
   }
 
@@ -356,13 +360,7 @@ public final class KvCache {
     float[] seen = new float[rows * dim];
     for (int r = 0; r < rows; r++) {
       for (int d = 0; d < dim; d++) {
-        long at = (long) r * dim + d;
-        seen[r * dim + d] = switch (type) {
-          case F32 -> src[r * dim + d];
-          case BF16, F16 -> type.widen(data.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at), 1f);
-          case INT8 -> type.widen(data.get(ValueLayout.JAVA_BYTE, at),
-              scales.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, r));
-        };
+        seen[r * dim + d] = widened(data, scales, (long) r * dim + d, r);
       }
     }
     return seen;
