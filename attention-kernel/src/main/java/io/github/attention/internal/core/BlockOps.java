@@ -81,12 +81,14 @@ public interface BlockOps {
       float[] s);
 
   /**
-   * Raw scores as {@link #scores}, from keys read where they are, {@code k[offset + j·stride + d]}, for
-   * {@code j < n}; columns from {@code n} to the next multiple of {@link #keyStep()} may receive anything.
-   * Only called when {@link #readsInPlace} holds.
+   * Raw scores as {@link #scores}, for keys {@code from <= j < to} read where they are,
+   * {@code k[offset + j·stride + d]}, into {@code s[r·KEY_BLOCK + j]}; {@code from} is a multiple of
+   * {@link #keyStep()}, and columns from {@code to} to the next multiple of it may receive anything. A block's
+   * keys can so be scored a few at a time, head after head, in address order (see
+   * {@link BlockedAttention}). Only called when {@link #readsInPlace} holds.
    */
-  void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset, int stride, int n,
-      float[] s, float[] tile);
+  void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset, int stride,
+      int from, int to, float[] s, float[] tile);
 
   /**
    * Whether {@link #scoresStored} and {@link #accumulateStored} support this head width: the decoding path
@@ -98,14 +100,15 @@ public interface BlockOps {
   boolean readsStored(int headDim);
 
   /**
-   * Raw scores as {@link #scoresInPlace}, for keys {@code j < n} stored in {@code k} as {@code type}: key
-   * {@code j}'s row starts at element index {@code rowAt[j]} (native byte order), an {@link KvType#INT8}
-   * row is multiplied by {@code rowScale[j]} ({@code rowScale} is ignored for other types). Each element is
-   * used as exactly {@link KvType#widen} of it, so the scores are those {@link #scoresInPlace} gives on the
-   * widened rows, bit for bit. Only called when {@link #readsStored} holds.
+   * Raw scores as {@link #scoresInPlace}, for keys {@code from <= j < to} stored in {@code k} as
+   * {@code type}: key {@code j}'s row starts at element index {@code rowAt[j]} (native byte order), an
+   * {@link KvType#INT8} row is multiplied by {@code rowScale[j]} ({@code rowScale} is ignored for other types).
+   * Each element is used as exactly {@link KvType#widen} of it, so the scores are those
+   * {@link #scoresInPlace} gives on the widened rows, bit for bit. Only called when {@link #readsStored}
+   * holds.
    */
   void scoresStored(float[] q, int[] qOffset, int rows, int headDim, MemorySegment k, KvType type, long[] rowAt,
-      float[] rowScale, int n, float[] s, float[] tile);
+      float[] rowScale, int from, int to, float[] s, float[] tile);
 
   /**
    * As {@link #accumulate}, for value rows {@code j < n} stored in {@code v} as {@code type}, row {@code j}
@@ -113,8 +116,18 @@ public interface BlockOps {
    * {@code stride}. Bit for bit what {@link #accumulate} gives on the widened rows. Only called when
    * {@link #readsStored} holds.
    */
-  void accumulateStored(float[] p, int rows, int n, MemorySegment v, KvType type, long[] rowAt,
-      float[] rowScale, float[] alpha, float[] o, int stride);
+  default void accumulateStored(float[] p, int rows, int n, MemorySegment v, KvType type, long[] rowAt,
+      float[] rowScale, float[] alpha, float[] o, int stride) {
+    rescale(rows, alpha, o, stride);
+    accumulateStoredKeys(p, rows, 0, n, v, type, rowAt, rowScale, o, stride);
+  }
+
+  /**
+   * The sums of {@link #accumulateStored} over keys {@code from <= j < to} only, without the rescaling:
+   * splitting a block's keys into consecutive ranges gives the same bits as one call over all of them.
+   */
+  void accumulateStoredKeys(float[] p, int rows, int from, int to, MemorySegment v, KvType type, long[] rowAt,
+      float[] rowScale, float[] o, int stride);
 
   /**
    * The first half of the block's softmax step. With {@code rows.raw()}, {@code blockMax[r]} is the largest
@@ -136,7 +149,21 @@ public interface BlockOps {
    * for {@code d < stride}, rows of {@code o} {@code stride} apart. Values are a packed block, or the
    * caller's array when read in place (then the head width is {@code stride}).
    */
-  void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride, float[] alpha,
+  default void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
+      float[] alpha, float[] o, int stride) {
+    rescale(rows, alpha, o, stride);
+    accumulateKeys(p, rows, 0, n, values, valueOffset, valueStride, o, stride);
+  }
+
+  /** {@code o[r][d] *= alpha[r]} for {@code r < rows}, {@code d < stride}: a block's rescaling alone. */
+  void rescale(int rows, float[] alpha, float[] o, int stride);
+
+  /**
+   * The sums of {@link #accumulate} over keys {@code from <= j < to} only (value row {@code j} at
+   * {@code valueOffset + j·valueStride}), without the rescaling: consecutive ranges give the same bits as one
+   * call over all of them, since each sum adds its keys in order either way.
+   */
+  void accumulateKeys(float[] p, int rows, int from, int to, float[] values, int valueOffset, int valueStride,
       float[] o, int stride);
 
   /**

@@ -45,19 +45,27 @@ import java.util.concurrent.atomic.AtomicLong;
  * call's {@link Partials}.
  *
  * <p>Decoding reads K and V in place, sweeping all KV heads block by block so that memory is read in address
- * order; one head's keys are a token stride apart, which the hardware prefetcher does not follow, so each
- * block of all heads is first read once in address order ({@link BlockOps#prefetch}), which streams it into
- * L2, and then computed from there. The two phases do not overlap: Java has no prefetch instruction, and
+ * order. Token-major fp32 arrays are computed in address order directly ({@link #inAddressOrder}: a few keys
+ * of every head at a time, so the hardware prefetcher streams the block while the tiles compute). Other
+ * layouts and the stored 16- and 8-bit rows go head by head; one head's keys are a token stride apart, which
+ * the hardware prefetcher does not follow, so each block of all heads is first read once in address order
+ * ({@link BlockOps#prefetch}), which streams it into L2, and then computed from there. The two phases do not overlap: Java has no prefetch instruction, and
  * loads that miss to memory in the middle of the arithmetic fill the core's queues and slow it more than they
  * overlap. Measured on decode-32k-gqa (Zen 5, one thread): the pass alone reads at 32-34 GB/s; with the
- * arithmetic, the call reads 18-20 GB/s. Computing straight from the stream instead, token by token with all
- * heads of a token together (address order, no separate pass), was slower: 9 GB/s. With few rows per head
- * the query rows no longer stay in registers, so every FMA needs its own load, and partial sums go through
- * memory, at 2 to 3 cycles per 512-bit store there.
+ * arithmetic, the call reads 18-20 GB/s. Computing straight from the stream token by token with all heads
+ * of a token together (no separate pass) was slower there: 9 GB/s, as the query rows no longer stayed in
+ * registers and partial sums went through memory, at 2 to 3 cycles per 512-bit store. {@link #inAddressOrder}
+ * keeps the register tiles of the per-head order (4 query rows × 4 keys for scores, 4 rows × 64 columns
+ * over 16 keys for values, accumulators stored once per 16 keys); it was measured on the Intel Xeon only.
  */
 public final class BlockedAttention implements AttentionKernel {
 
   private static final int KEY_BLOCK = Blocking.KEY_BLOCK;
+  /**
+   * Keys per step of {@link #inAddressOrder}'s value pass (64 KiB at 8 heads × 128): each step loads and
+   * stores the accumulators once, 16 stores per 256 FMAs of a 4×4 tile.
+   */
+  private static final int VALUE_KEYS = 16;
   private static final AtomicLong CALL_IDS = new AtomicLong();
 
   private final Backend backend;
@@ -385,6 +393,10 @@ public final class BlockedAttention implements AttentionKernel {
     KvSource k = call.k;
     KvSource v = call.v;
     boolean allHeadsAdjacent = heads == call.spec.kvHeads() && k.headsAdjacent() && v.headsAdjacent();
+    if (access == KvAccess.IN_PLACE && k.headsAdjacent() && v.headsAdjacent()) {
+      inAddressOrder(call, g0, g1, i0, rows, j0, n, w);
+      return;
+    }
     if (access == KvAccess.IN_PLACE && allHeadsAdjacent) {
       // The block's tokens, all heads: one contiguous range of each array (token-major layouts).
       prefetch(k, j0, n);
@@ -423,14 +435,14 @@ public final class BlockedAttention implements AttentionKernel {
       switch (access) {
         case IN_PLACE -> {
           ops.scoresInPlace(call.q, state.qOffset, rows, headDim, k.floats, (int) k.row(j0, g),
-              (int) k.tokenStride, n, s, w.tile);
+              (int) k.tokenStride, 0, n, s, w.tile);
           values = v.floats;
           valueOffset = (int) v.row(j0, g);
           valueStride = (int) v.tokenStride;
         }
         case STORED_ROWS -> {
           locateStored(k, j0, n, g, w);
-          ops.scoresStored(call.q, state.qOffset, rows, headDim, k.data, k.type, w.rowAt, w.rowScales, n, s,
+          ops.scoresStored(call.q, state.qOffset, rows, headDim, k.data, k.type, w.rowAt, w.rowScales, 0, n, s,
               w.tile);
           OnlineSoftmax.step(ops, s, width, w.blockRows, state);
           locateStored(v, j0, n, g, w);
@@ -439,7 +451,7 @@ public final class BlockedAttention implements AttentionKernel {
         }
         case PACKED_ROWS -> {
           int packed = (g - g0) * KEY_BLOCK * stride;
-          ops.scoresInPlace(call.q, state.qOffset, rows, headDim, w.keys, packed, stride, n, s, w.tile);
+          ops.scoresInPlace(call.q, state.qOffset, rows, headDim, w.keys, packed, stride, 0, n, s, w.tile);
           values = w.values;
           valueOffset = packed;
           valueStride = stride;
@@ -463,6 +475,51 @@ public final class BlockedAttention implements AttentionKernel {
       }
       OnlineSoftmax.step(ops, s, width, w.blockRows, state);
       ops.accumulate(s, rows, n, values, valueOffset, valueStride, state.alpha, state.o, stride);
+    }
+  }
+
+  /**
+   * One block of a decoding item reading fp32 K and V in place whose heads lie side by side in every token
+   * (token-major): the same arithmetic as {@link #block}'s per-head loop, bit for bit, in another order.
+   * Scores go {@link BlockOps#keyStep()} keys at a time through all the item's heads, then each head's
+   * softmax step, then the values {@link #VALUE_KEYS} keys at a time through all heads, so keys and then
+   * values are read in address order and the hardware prefetcher streams them while the tiles compute. Head
+   * by head, a head's rows are a token stride apart (a page at 8 heads × 128), which no prefetcher follows:
+   * {@link #block} therefore reads the block once beforehand and then computes, waiting for memory and
+   * computing in turn. Measured on decode-32k-gqa, Intel Xeon, one thread (best of 3): 37.5–39.7 calls/s
+   * against 33.9–34.3 per head; the stored 16- and 8-bit rows lost the same way (bf16 38.5–43.5 against
+   * 53.4–55.7, int8 49.8–63.7 against 71.6–81.1; also with 16 or 32 value keys and 64 score keys), so they
+   * keep the per-head order.
+   */
+  private void inAddressOrder(Call call, int g0, int g1, int i0, int rows, int j0, int n, Workspace w) {
+    int headDim = call.spec.headDim();
+    int stride = call.plan.paddedDim();
+    KvSource k = call.k;
+    KvSource v = call.v;
+    int width = Plan.roundUp(n, ops.keyStep());
+    describeRows(call, i0, rows, j0, n, width, w.blockRows);
+    int step = ops.keyStep();
+    for (int from = 0; from < n; from += step) {
+      int to = Math.min(n, from + step);
+      for (int g = g0; g < g1; g++) {
+        RowState state = w.heads[g - g0];
+        ops.scoresInPlace(call.q, state.qOffset, rows, headDim, k.floats, (int) k.row(j0, g),
+            (int) k.tokenStride, from, to, state.scores(rows), w.tile);
+      }
+    }
+    for (int g = g0; g < g1; g++) {
+      RowState state = w.heads[g - g0];
+      w.blockRows.head(g);
+      OnlineSoftmax.step(ops, state.scores, width, w.blockRows, state);
+      ops.rescale(rows, state.alpha, state.o, stride);
+    }
+    for (int from = 0; from < n; from += VALUE_KEYS) {
+      int to = Math.min(n, from + VALUE_KEYS);
+      for (int g = g0; g < g1; g++) {
+        RowState state = w.heads[g - g0];
+        ops.accumulateKeys(state.scores, rows, from, to, v.floats, (int) v.row(j0, g), (int) v.tokenStride,
+            state.o, stride);
+      }
     }
   }
 
@@ -502,6 +559,7 @@ public final class BlockedAttention implements AttentionKernel {
    */
   private static void locateStored(KvSource src, int j0, int n, int g, Workspace w) {
     long[] rowAt = w.rowAt;
+    float[] scales = w.rowScales;
     for (int j = 0; j < n; ) {
       int m = Math.min(n - j, src.run(j0 + j));
       long at = src.row(j0 + j, g);
@@ -510,7 +568,6 @@ public final class BlockedAttention implements AttentionKernel {
       }
     }
     if (src.type == KvType.INT8) {
-      float[] scales = w.rowScales;
       for (int j = 0; j < n; j++) {
         scales[j] = src.scale(j0 + j, g);
       }

@@ -1,5 +1,6 @@
 package io.github.attention.internal.core;
 
+import io.github.attention.kernel.Blocking;
 import java.util.Arrays;
 
 /**
@@ -22,6 +23,11 @@ final class RowState {
   float[] o;
   /** This state's own accumulator. */
   final float[] own;
+  /**
+   * This head's scores of the block, {@code [rows][KEY_BLOCK]}, for {@link BlockedAttention}'s address-order
+   * pass, which keeps every head's at once; sized at its first use (other items never need it).
+   */
+  float[] scores = new float[0];
 
   RowState(int rows, int paddedDim, int sumLanes) {
     own = new float[rows * paddedDim];
@@ -47,6 +53,14 @@ final class RowState {
     Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
     Arrays.fill(sum, 0, rows * sumLanes, 0f);
     Arrays.fill(o, 0, rows * paddedDim, 0f);
+  }
+
+  /** @return {@link #scores}, at least {@code rows} rows of a key block long */
+  float[] scores(int rows) {
+    if (scores.length < rows * Blocking.KEY_BLOCK) {
+      scores = new float[rows * Blocking.KEY_BLOCK];
+    }
+    return scores;
   }
 
   /** Stops referring to a chunk's partial results, which belong to the caller's workspace. */

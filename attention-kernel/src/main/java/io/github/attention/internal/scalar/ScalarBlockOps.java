@@ -55,13 +55,13 @@ final class ScalarBlockOps implements BlockOps {
 
   @Override
   public void scoresStored(float[] q, int[] qOffset, int rows, int headDim, MemorySegment k, KvType type,
-      long[] rowAt, float[] rowScale, int n, float[] s, float[] tile) {
+      long[] rowAt, float[] rowScale, int from, int to, float[] s, float[] tile) {
     throw new UnsupportedOperationException("readsStored is false");
   }
 
   @Override
-  public void accumulateStored(float[] p, int rows, int n, MemorySegment v, KvType type, long[] rowAt,
-      float[] rowScale, float[] alpha, float[] o, int stride) {
+  public void accumulateStoredKeys(float[] p, int rows, int from, int to, MemorySegment v, KvType type,
+      long[] rowAt, float[] rowScale, float[] o, int stride) {
     throw new UnsupportedOperationException("readsStored is false");
   }
 
@@ -177,12 +177,12 @@ final class ScalarBlockOps implements BlockOps {
   /** The same sums as {@link #scores}, in the same order (over d, from 0), four keys at a time. */
   @Override
   public void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset,
-      int stride, int n, float[] s, float[] tile) {
-    int quads = n & -4;
+      int stride, int from, int to, float[] s, float[] tile) {
+    int quads = from + ((to - from) & -4);
     for (int r = 0; r < rows; r++) {
       int qr = qOffset[r];
       int sr = r * KEY_BLOCK;
-      int j = 0;
+      int j = from;
       for (; j < quads; j += 4) {
         int k0 = offset + j * stride;
         int k1 = k0 + stride;
@@ -204,7 +204,7 @@ final class ScalarBlockOps implements BlockOps {
         s[sr + j + 2] = s2;
         s[sr + j + 3] = s3;
       }
-      for (; j < n; j++) {
+      for (; j < to; j++) {
         int kj = offset + j * stride;
         float dot = 0f;
         for (int d = 0; d < headDim; d++) {
@@ -310,6 +310,33 @@ final class ScalarBlockOps implements BlockOps {
       for (; d < stride; d++) {
         float x = o[or + d] * a;
         for (int j = 0, vj = valueOffset + d; j < n; j++, vj += valueStride) {
+          x += p[pr + j] * values[vj];
+        }
+        o[or + d] = x;
+      }
+    }
+  }
+
+  @Override
+  public void rescale(int rows, float[] alpha, float[] o, int stride) {
+    for (int r = 0; r < rows; r++) {
+      float a = alpha[r];
+      for (int d = r * stride, end = d + stride; d < end; d++) {
+        o[d] *= a;
+      }
+    }
+  }
+
+  /** As {@link #accumulate} without the rescaling, over keys {@code [from, to)}: the same sums, in order. */
+  @Override
+  public void accumulateKeys(float[] p, int rows, int from, int to, float[] values, int valueOffset,
+      int valueStride, float[] o, int stride) {
+    for (int r = 0; r < rows; r++) {
+      int or = r * stride;
+      int pr = r * KEY_BLOCK;
+      for (int d = 0; d < stride; d++) {
+        float x = o[or + d];
+        for (int j = from, vj = valueOffset + from * valueStride + d; j < to; j++, vj += valueStride) {
           x += p[pr + j] * values[vj];
         }
         o[or + d] = x;

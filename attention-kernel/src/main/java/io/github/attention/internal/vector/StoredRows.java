@@ -44,18 +44,19 @@ final class StoredRows {
 
   /**
    * Raw scores {@code s[r·KEY_BLOCK + j] = Σ_d q[qOffset[r] + d] · k_j[d]} for {@code r < rows},
-   * {@code j < n} (columns up to the next multiple of L receive copies of key {@code n-1}'s).
+   * {@code from <= j < to}, {@code from} a multiple of L (columns up to the next multiple of L receive copies
+   * of key {@code to-1}'s).
    */
   static void scores(float[] q, int[] qOffset, int rows, int headDim, MemorySegment k, KvType type,
-      long[] rowAt, float[] rowScale, int n, float[] s, float[] z) {
-    int last = n - 1;
+      long[] rowAt, float[] rowScale, int from, int to, float[] s, float[] z) {
+    int last = to - 1;
     int lastRow = rows - 1;
     for (int r = 0; r < rows; r += 4) {
       int q0 = qOffset[r];
       int q1 = qOffset[Math.min(r + 1, lastRow)];
       int q2 = qOffset[Math.min(r + 2, lastRow)];
       int q3 = qOffset[Math.min(r + 3, lastRow)];
-      for (int j0 = 0; j0 < n; j0 += L) {
+      for (int j0 = from; j0 < to; j0 += L) {
         if (type == KvType.F16) {
           for (int j = j0; j < j0 + L; j += 2) {
             keysF16(q, q0, q1, q2, q3, headDim, k, rowAt[Math.min(j, last)], rowAt[Math.min(j + 1, last)], z,
@@ -89,10 +90,10 @@ final class StoredRows {
   }
 
   /**
-   * {@code o[r][d] += Σ_{j<n} p[r·KEY_BLOCK + j] · v_j[d]} for {@code r < rows}, {@code d < stride} (the head
-   * width, a multiple of L); rescaling is the caller's.
+   * {@code o[r][d] += Σ_{from<=j<to} p[r·KEY_BLOCK + j] · v_j[d]} for {@code r < rows}, {@code d < stride}
+   * (the head width, a multiple of L); rescaling is the caller's.
    */
-  static void accumulate(float[] p, int rows, int n, MemorySegment v, KvType type, long[] rowAt,
+  static void accumulate(float[] p, int rows, int from, int to, MemorySegment v, KvType type, long[] rowAt,
       float[] rowScale, float[] o, int stride) {
     int lastRow = rows - 1;
     for (int r = 0; r < rows; r += 4) {
@@ -110,10 +111,10 @@ final class StoredRows {
         int o2 = r2 * stride;
         int o3 = r3 * stride;
         switch (type) {
-          case F32 -> valuesF32(p, p0, p1, p2, p3, n, v, rowAt, c, c1, o, o0, o1, o2, o3);
-          case BF16 -> valuesBf16(p, p0, p1, p2, p3, n, v, rowAt, c, c1, o, o0, o1, o2, o3);
-          case F16 -> valuesF16(p, p0, p1, p2, p3, n, v, rowAt, c, c1, o, o0, o1, o2, o3);
-          case INT8 -> valuesInt8(p, p0, p1, p2, p3, n, v, rowAt, rowScale, c, c1, o, o0, o1, o2, o3);
+          case F32 -> valuesF32(p, p0, p1, p2, p3, from, to, v, rowAt, c, c1, o, o0, o1, o2, o3);
+          case BF16 -> valuesBf16(p, p0, p1, p2, p3, from, to, v, rowAt, c, c1, o, o0, o1, o2, o3);
+          case F16 -> valuesF16(p, p0, p1, p2, p3, from, to, v, rowAt, c, c1, o, o0, o1, o2, o3);
+          case INT8 -> valuesInt8(p, p0, p1, p2, p3, from, to, v, rowAt, rowScale, c, c1, o, o0, o1, o2, o3);
         }
       }
     }
@@ -387,13 +388,13 @@ final class StoredRows {
         .intoArray(z, at + 3 * rowStride);
   }
 
-  private static void valuesF32(float[] p, int p0, int p1, int p2, int p3, int n, MemorySegment m, long[] rowAt,
-      int c, int c1, float[] o, int o0, int o1, int o2, int o3) {
+  private static void valuesF32(float[] p, int p0, int p1, int p2, int p3, int from, int to, MemorySegment m,
+      long[] rowAt, int c, int c1, float[] o, int o0, int o1, int o2, int o3) {
     FloatVector x0 = FloatVector.fromArray(F, o, o0 + c), y0 = FloatVector.fromArray(F, o, o0 + c1);
     FloatVector x1 = FloatVector.fromArray(F, o, o1 + c), y1 = FloatVector.fromArray(F, o, o1 + c1);
     FloatVector x2 = FloatVector.fromArray(F, o, o2 + c), y2 = FloatVector.fromArray(F, o, o2 + c1);
     FloatVector x3 = FloatVector.fromArray(F, o, o3 + c), y3 = FloatVector.fromArray(F, o, o3 + c1);
-    for (int j = 0; j < n; j++) {
+    for (int j = from; j < to; j++) {
       FloatVector u = f32(m, rowAt[j] + c);
       FloatVector w = f32(m, rowAt[j] + c1);
       FloatVector b = FloatVector.broadcast(F, p[p0 + j]);
@@ -411,13 +412,13 @@ final class StoredRows {
     x3.intoArray(o, o3 + c); y3.intoArray(o, o3 + c1);
   }
 
-  private static void valuesBf16(float[] p, int p0, int p1, int p2, int p3, int n, MemorySegment m,
+  private static void valuesBf16(float[] p, int p0, int p1, int p2, int p3, int from, int to, MemorySegment m,
       long[] rowAt, int c, int c1, float[] o, int o0, int o1, int o2, int o3) {
     FloatVector x0 = FloatVector.fromArray(F, o, o0 + c), y0 = FloatVector.fromArray(F, o, o0 + c1);
     FloatVector x1 = FloatVector.fromArray(F, o, o1 + c), y1 = FloatVector.fromArray(F, o, o1 + c1);
     FloatVector x2 = FloatVector.fromArray(F, o, o2 + c), y2 = FloatVector.fromArray(F, o, o2 + c1);
     FloatVector x3 = FloatVector.fromArray(F, o, o3 + c), y3 = FloatVector.fromArray(F, o, o3 + c1);
-    for (int j = 0; j < n; j++) {
+    for (int j = from; j < to; j++) {
       FloatVector u = bf16(m, rowAt[j] + c);
       FloatVector w = bf16(m, rowAt[j] + c1);
       FloatVector b = FloatVector.broadcast(F, p[p0 + j]);
@@ -435,13 +436,13 @@ final class StoredRows {
     x3.intoArray(o, o3 + c); y3.intoArray(o, o3 + c1);
   }
 
-  private static void valuesF16(float[] p, int p0, int p1, int p2, int p3, int n, MemorySegment m,
+  private static void valuesF16(float[] p, int p0, int p1, int p2, int p3, int from, int to, MemorySegment m,
       long[] rowAt, int c, int c1, float[] o, int o0, int o1, int o2, int o3) {
     FloatVector x0 = FloatVector.fromArray(F, o, o0 + c), y0 = FloatVector.fromArray(F, o, o0 + c1);
     FloatVector x1 = FloatVector.fromArray(F, o, o1 + c), y1 = FloatVector.fromArray(F, o, o1 + c1);
     FloatVector x2 = FloatVector.fromArray(F, o, o2 + c), y2 = FloatVector.fromArray(F, o, o2 + c1);
     FloatVector x3 = FloatVector.fromArray(F, o, o3 + c), y3 = FloatVector.fromArray(F, o, o3 + c1);
-    for (int j = 0; j < n; j++) {
+    for (int j = from; j < to; j++) {
       FloatVector u = f16(m, rowAt[j] + c);
       FloatVector w = f16(m, rowAt[j] + c1);
       FloatVector b = FloatVector.broadcast(F, p[p0 + j]);
@@ -459,13 +460,13 @@ final class StoredRows {
     x3.intoArray(o, o3 + c); y3.intoArray(o, o3 + c1);
   }
 
-  private static void valuesInt8(float[] p, int p0, int p1, int p2, int p3, int n, MemorySegment m,
+  private static void valuesInt8(float[] p, int p0, int p1, int p2, int p3, int from, int to, MemorySegment m,
       long[] rowAt, float[] rowScale, int c, int c1, float[] o, int o0, int o1, int o2, int o3) {
     FloatVector x0 = FloatVector.fromArray(F, o, o0 + c), y0 = FloatVector.fromArray(F, o, o0 + c1);
     FloatVector x1 = FloatVector.fromArray(F, o, o1 + c), y1 = FloatVector.fromArray(F, o, o1 + c1);
     FloatVector x2 = FloatVector.fromArray(F, o, o2 + c), y2 = FloatVector.fromArray(F, o, o2 + c1);
     FloatVector x3 = FloatVector.fromArray(F, o, o3 + c), y3 = FloatVector.fromArray(F, o, o3 + c1);
-    for (int j = 0; j < n; j++) {
+    for (int j = from; j < to; j++) {
       float scale = rowScale[j];
       FloatVector u = int8(m, rowAt[j] + c, scale);
       FloatVector w = int8(m, rowAt[j] + c1, scale);

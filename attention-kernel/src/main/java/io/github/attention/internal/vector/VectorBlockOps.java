@@ -166,13 +166,13 @@ final class VectorBlockOps implements BlockOps {
    * accumulators of L keys are then folded together in log2(L) rounds of two-vector lane selection and
    * addition, which sums each accumulator's lanes and transposes at once: lane j of the result is key j's
    * score. That is about two selections and one addition per key, against log2(L) shuffles per key for
-   * {@code reduceLanes}. Keys past {@code n} repeat key {@code n-1} (their scores are masked later).
+   * {@code reduceLanes}. Keys from {@code to} on repeat key {@code to-1} (their scores are masked later).
    */
   private static void dotScores(float[] q, int[] qOffset, int rows, int headDim, float[] k, int kOffset,
-      int kvStride, int n, float[] s, float[] z) {
+      int kvStride, int from, int to, float[] s, float[] z) {
     for (int r = 0; r < rows; r += 4) {
-      for (int j0 = 0; j0 < n; j0 += L) {
-        dotScores4(q, qOffset, r, rows, headDim, k, kOffset, kvStride, j0, n, z, s);
+      for (int j0 = from; j0 < to; j0 += L) {
+        dotScores4(q, qOffset, r, rows, headDim, k, kOffset, kvStride, j0, to, z, s);
       }
     }
   }
@@ -277,12 +277,12 @@ final class VectorBlockOps implements BlockOps {
   }
 
   /**
-   * Scores of rows r..r+3 (clamped to rows-1) against keys j0..j0+L-1 (clamped to n-1): L/4 quads by
+   * Scores of rows r..r+3 (clamped to rows-1) against keys j0..j0+L-1 (clamped to end-1): L/4 quads by
    * {@link #dotQuad}, then the remaining folding rounds per row through the small {@code z} tile.
    */
   private static void dotScores4(float[] q, int[] qOffset, int r, int rows, int headDim, float[] keys,
-      int keyOffset, int stride, int j0, int n, float[] z, float[] s) {
-    int last = n - 1;
+      int keyOffset, int stride, int j0, int end, float[] z, float[] s) {
+    int last = end - 1;
     int lastRow = rows - 1;
     int quads = L / 4;
     for (int quad = 0; quad < quads; quad++) {
@@ -393,8 +393,8 @@ final class VectorBlockOps implements BlockOps {
 
   @Override
   public void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset, int stride,
-      int n, float[] s, float[] tile) {
-    dotScores(q, qOffset, rows, headDim, k, offset, stride, n, s, tile);
+      int from, int to, float[] s, float[] tile) {
+    dotScores(q, qOffset, rows, headDim, k, offset, stride, from, to, s, tile);
   }
 
   /** The same head widths as {@link #readsInPlace}: {@link StoredRows} reads whole vectors of a row. */
@@ -405,15 +405,14 @@ final class VectorBlockOps implements BlockOps {
 
   @Override
   public void scoresStored(float[] q, int[] qOffset, int rows, int headDim, MemorySegment k, KvType type,
-      long[] rowAt, float[] rowScale, int n, float[] s, float[] tile) {
-    StoredRows.scores(q, qOffset, rows, headDim, k, type, rowAt, rowScale, n, s, tile);
+      long[] rowAt, float[] rowScale, int from, int to, float[] s, float[] tile) {
+    StoredRows.scores(q, qOffset, rows, headDim, k, type, rowAt, rowScale, from, to, s, tile);
   }
 
   @Override
-  public void accumulateStored(float[] p, int rows, int n, MemorySegment v, KvType type, long[] rowAt,
-      float[] rowScale, float[] alpha, float[] o, int stride) {
-    rescale(rows, alpha, o, stride);
-    StoredRows.accumulate(p, rows, n, v, type, rowAt, rowScale, o, stride);
+  public void accumulateStoredKeys(float[] p, int rows, int from, int to, MemorySegment v, KvType type,
+      long[] rowAt, float[] rowScale, float[] o, int stride) {
+    StoredRows.accumulate(p, rows, from, to, v, type, rowAt, rowScale, o, stride);
   }
 
   @Override
@@ -584,29 +583,29 @@ final class VectorBlockOps implements BlockOps {
   }
 
   @Override
-  public void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
-      float[] alpha, float[] o, int stride) {
-    rescale(rows, alpha, o, stride);
+  public void accumulateKeys(float[] p, int rows, int from, int to, float[] values, int valueOffset,
+      int valueStride, float[] o, int stride) {
     int strips = stride / STRIP * STRIP;
     int r = 0;
     for (; r < (rows & -4); r += 4) {
       int c = 0;
       for (; c < strips; c += STRIP) {
-        accumulate4x4(p, r, n, values, valueOffset + c, valueStride, o, r * stride + c, stride);
+        accumulate4x4(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c, stride);
       }
       for (; c < stride; c += L) {
-        accumulate4x1(p, r, n, values, valueOffset + c, valueStride, o, r * stride + c, stride);
+        accumulate4x1(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c, stride);
       }
     }
     for (; r < rows; r++) {
       for (int c = 0; c < stride; c += L) {
-        accumulate1x1(p, r, n, values, valueOffset + c, valueStride, o, r * stride + c);
+        accumulate1x1(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c);
       }
     }
   }
 
   /** {@code o[r][d] *= alpha[r]}: the accumulators' rescaling before a block's values are added. */
-  private static void rescale(int rows, float[] alpha, float[] o, int stride) {
+  @Override
+  public void rescale(int rows, float[] alpha, float[] o, int stride) {
     for (int r = 0; r < rows; r++) {
       float a = alpha[r];
       if (a != 1f) {
@@ -617,9 +616,12 @@ final class VectorBlockOps implements BlockOps {
     }
   }
 
-  /** Rows r..r+3 × 4 vectors of the head dimension from column {@code c}: 16 accumulators over n keys. */
-  private static void accumulate4x4(float[] p, int r, int n, float[] vt, int c, int vStride, float[] o,
-      int oAt, int stride) {
+  /**
+   * Rows r..r+3 × 4 vectors of the head dimension from column {@code c}: 16 accumulators over keys
+   * {@code [from, to)}.
+   */
+  private static void accumulate4x4(float[] p, int r, int from, int to, float[] vt, int c, int vStride,
+      float[] o, int oAt, int stride) {
     int o1 = oAt + stride;
     int o2 = o1 + stride;
     int o3 = o2 + stride;
@@ -640,7 +642,7 @@ final class VectorBlockOps implements BlockOps {
     FloatVector o32 = FloatVector.fromArray(F, o, o3 + 2 * L);
     FloatVector o33 = FloatVector.fromArray(F, o, o3 + 3 * L);
     int p0 = r * KEY_BLOCK;
-    for (int j = 0; j < n; j++) {
+    for (int j = from; j < to; j++) {
       int vj = j * vStride + c;
       FloatVector v0 = FloatVector.fromArray(F, vt, vj);
       FloatVector v1 = FloatVector.fromArray(F, vt, vj + L);
@@ -686,8 +688,8 @@ final class VectorBlockOps implements BlockOps {
   }
 
   /** Like {@link #accumulate4x4} for a single vector of the head dimension. */
-  private static void accumulate4x1(float[] p, int r, int n, float[] vt, int c, int vStride, float[] o,
-      int oAt, int stride) {
+  private static void accumulate4x1(float[] p, int r, int from, int to, float[] vt, int c, int vStride,
+      float[] o, int oAt, int stride) {
     int o1 = oAt + stride;
     int o2 = o1 + stride;
     int o3 = o2 + stride;
@@ -696,7 +698,7 @@ final class VectorBlockOps implements BlockOps {
     FloatVector x2 = FloatVector.fromArray(F, o, o2);
     FloatVector x3 = FloatVector.fromArray(F, o, o3);
     int p0 = r * KEY_BLOCK;
-    for (int j = 0; j < n; j++) {
+    for (int j = from; j < to; j++) {
       FloatVector vj = FloatVector.fromArray(F, vt, j * vStride + c);
       x0 = vj.fma(FloatVector.broadcast(F, p[p0 + j]), x0);
       x1 = vj.fma(FloatVector.broadcast(F, p[p0 + KEY_BLOCK + j]), x1);
@@ -709,11 +711,11 @@ final class VectorBlockOps implements BlockOps {
     x3.intoArray(o, o3);
   }
 
-  private static void accumulate1x1(float[] p, int r, int n, float[] vt, int c, int vStride, float[] o,
+  private static void accumulate1x1(float[] p, int r, int from, int to, float[] vt, int c, int vStride, float[] o,
       int oAt) {
     FloatVector x = FloatVector.fromArray(F, o, oAt);
     int p0 = r * KEY_BLOCK;
-    for (int j = 0; j < n; j++) {
+    for (int j = from; j < to; j++) {
       x = FloatVector.fromArray(F, vt, j * vStride + c).fma(FloatVector.broadcast(F, p[p0 + j]), x);
     }
     x.intoArray(o, oAt);

@@ -105,7 +105,7 @@ class BackendAgreementTest {
         VECTOR.scores(q, qOffset, rows, headDim, kt, 0, width, vector);
         boolean readsInPlace = VECTOR.readsInPlace(headDim);
         if (readsInPlace) {
-          VECTOR.scoresInPlace(q, qOffset, rows, headDim, k, 0, kStride, n, inPlace, tile);
+          VECTOR.scoresInPlace(q, qOffset, rows, headDim, k, 0, kStride, 0, n, inPlace, tile);
         }
         for (int r = 0; r < rows; r++) {
           for (int j = 0; j < n; j++) {

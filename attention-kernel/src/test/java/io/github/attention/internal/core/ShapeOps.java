@@ -31,14 +31,14 @@ record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple, boo
 
   @Override
   public void scoresStored(float[] q, int[] qOffset, int rows, int headDim, java.lang.foreign.MemorySegment k,
-      io.github.attention.kernel.KvType type, long[] rowAt, float[] rowScale, int n, float[] s, float[] tile) {
+      io.github.attention.kernel.KvType type, long[] rowAt, float[] rowScale, int from, int to, float[] s,
+      float[] tile) {
     throw new UnsupportedOperationException();
   }
 
   @Override
-  public void accumulateStored(float[] p, int rows, int n, java.lang.foreign.MemorySegment v,
-      io.github.attention.kernel.KvType type, long[] rowAt, float[] rowScale, float[] alpha, float[] o,
-      int stride) {
+  public void accumulateStoredKeys(float[] p, int rows, int from, int to, java.lang.foreign.MemorySegment v,
+      io.github.attention.kernel.KvType type, long[] rowAt, float[] rowScale, float[] o, int stride) {
     throw new UnsupportedOperationException();
   }
 
@@ -73,7 +73,7 @@ record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple, boo
 
   @Override
   public void scoresInPlace(float[] q, int[] qOffset, int rows, int headDim, float[] k, int offset, int stride,
-      int n, float[] s, float[] tile) {
+      int from, int to, float[] s, float[] tile) {
     throw new UnsupportedOperationException();
   }
 
@@ -89,8 +89,13 @@ record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple, boo
   }
 
   @Override
-  public void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
-      float[] alpha, float[] o, int stride) {
+  public void rescale(int rows, float[] alpha, float[] o, int stride) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public void accumulateKeys(float[] p, int rows, int from, int to, float[] values, int valueOffset,
+      int valueStride, float[] o, int stride) {
     throw new UnsupportedOperationException();
   }
 

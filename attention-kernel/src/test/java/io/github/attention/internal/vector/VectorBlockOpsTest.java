@@ -156,8 +156,9 @@ class VectorBlockOpsTest {
         String what = type + ", " + rows + " rows, " + n + " keys, head " + headDim;
         float[] expected = new float[rows * KEY_BLOCK];
         float[] actual = new float[rows * KEY_BLOCK];
-        VECTOR.scoresInPlace(q, qOffset, rows, headDim, packed, 0, headDim, n, expected, new float[VECTOR.tileFloats()]);
-        VECTOR.scoresStored(q, qOffset, rows, headDim, m, type, rowAt, rowScale, n, actual,
+        VECTOR.scoresInPlace(q, qOffset, rows, headDim, packed, 0, headDim, 0, n, expected,
+            new float[VECTOR.tileFloats()]);
+        VECTOR.scoresStored(q, qOffset, rows, headDim, m, type, rowAt, rowScale, 0, n, actual,
             new float[VECTOR.tileFloats()]);
         for (int r = 0; r < rows; r++) {
           assertArrayEquals(Arrays.copyOfRange(expected, r * KEY_BLOCK, r * KEY_BLOCK + n),
@@ -178,6 +179,56 @@ class VectorBlockOpsTest {
   }
 
   /** Lanes are added in lane order, from lane 0: floats near 2^25 are 4 apart, so the order shows. */
+  /**
+   * The address-order decoding pass scores a block {@code keyStep} keys at a time and accumulates it a few keys
+   * at a time, head after head: each piece must give exactly the bits of one call over the whole block, on
+   * both backends (random sizes, strides and split points).
+   */
+  @Test
+  void keyRangesGiveTheBitsOfOneCall() {
+    for (BlockOps ops : new BlockOps[] {VECTOR, SCALAR}) {
+      for (int trial = 0; trial < 200; trial++) {
+        int rows = 1 + random.nextInt(9);
+        int headDim = L * (1 + random.nextInt(4));
+        int n = 1 + random.nextInt(KEY_BLOCK);
+        int kvStride = headDim * (1 + random.nextInt(3));
+        int[] qOffset = new int[rows];
+        for (int r = 0; r < rows; r++) {
+          qOffset[r] = r * headDim;
+        }
+        float[] q = fill(rows * headDim);
+        float[] k = fill(n * kvStride);
+        float[] whole = new float[rows * KEY_BLOCK];
+        float[] pieces = new float[rows * KEY_BLOCK];
+        float[] tile = new float[ops.tileFloats()];
+        ops.scoresInPlace(q, qOffset, rows, headDim, k, 0, kvStride, 0, n, whole, tile);
+        for (int from = 0; from < n; from += ops.keyStep()) {
+          ops.scoresInPlace(q, qOffset, rows, headDim, k, 0, kvStride, from, Math.min(n, from + ops.keyStep()),
+              pieces, tile);
+        }
+        for (int r = 0; r < rows; r++) {
+          assertArrayEquals(Arrays.copyOfRange(whole, r * KEY_BLOCK, r * KEY_BLOCK + n),
+              Arrays.copyOfRange(pieces, r * KEY_BLOCK, r * KEY_BLOCK + n), ops + ": scores of row " + r);
+        }
+        float[] p = fill(rows * KEY_BLOCK);
+        float[] alpha = new float[rows];
+        for (int r = 0; r < rows; r++) {
+          alpha[r] = r % 3 == 0 ? 1f : (float) random.nextDouble();
+        }
+        float[] o = fill(rows * headDim);
+        float[] split = o.clone();
+        ops.accumulate(p, rows, n, k, 0, kvStride, alpha, o, headDim);
+        ops.rescale(rows, alpha, split, headDim);
+        for (int from = 0; from < n; ) {
+          int to = Math.min(n, from + 1 + random.nextInt(8));
+          ops.accumulateKeys(p, rows, from, to, k, 0, kvStride, split, headDim);
+          from = to;
+        }
+        assertArrayEquals(o, split, ops + ": accumulated values");
+      }
+    }
+  }
+
   @Test
   void theRowSumAddsLanesInOrder() {
     float[] sum = new float[3 * L];
