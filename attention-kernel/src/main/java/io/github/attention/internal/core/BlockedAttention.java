@@ -49,14 +49,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * of every head at a time, so the hardware prefetcher streams the block while the tiles compute). Other
  * layouts and the stored 16- and 8-bit rows go head by head; one head's keys are a token stride apart, which
  * the hardware prefetcher does not follow, so each block of all heads is first read once in address order
- * ({@link BlockOps#prefetch}), which streams it into L2, and then computed from there. The two phases do not overlap: Java has no prefetch instruction, and
- * loads that miss to memory in the middle of the arithmetic fill the core's queues and slow it more than they
- * overlap. Measured on decode-32k-gqa (Zen 5, one thread): the pass alone reads at 32-34 GB/s; with the
- * arithmetic, the call reads 18-20 GB/s. Computing straight from the stream token by token with all heads
- * of a token together (no separate pass) was slower there: 9 GB/s, as the query rows no longer stayed in
- * registers and partial sums went through memory, at 2 to 3 cycles per 512-bit store. {@link #inAddressOrder}
- * keeps the register tiles of the per-head order (4 query rows × 4 keys for scores, 4 rows × 64 columns
- * over 16 keys for values, accumulators stored once per 16 keys); it was measured on the Intel Xeon only.
+ * ({@link BlockOps#prefetch}), which streams it into L2, and then computed from there. The two phases do not
+ * overlap: Java has no prefetch instruction, and loads that miss to memory in the middle of the arithmetic
+ * fill the core's queues and slow it more than they overlap. Measured on decode-32k-gqa (Zen 5, one thread):
+ * the pass alone reads at 32-34 GB/s; with the arithmetic, the call reads 18-20 GB/s. Computing straight from
+ * the stream token by token with all heads of a token together (no separate pass) was slower there: 9 GB/s,
+ * as the query rows no longer stayed in registers and partial sums went through memory, at 2 to 3 cycles per
+ * 512-bit store. {@link #inAddressOrder} keeps the register tiles of the per-head order (4 query rows × 4
+ * keys for scores, 4 rows × 64 columns over 16 keys for values, accumulators stored once per 16 keys); it was
+ * measured on the Intel Xeon only.
  */
 public final class BlockedAttention implements AttentionKernel {
 
@@ -389,19 +390,13 @@ public final class BlockedAttention implements AttentionKernel {
       Workspace w) {
     int headDim = call.spec.headDim();
     int stride = call.plan.paddedDim();
-    int heads = g1 - g0;
     KvSource k = call.k;
     KvSource v = call.v;
-    boolean allHeadsAdjacent = heads == call.spec.kvHeads() && k.headsAdjacent() && v.headsAdjacent();
     if (access == KvAccess.IN_PLACE && k.headsAdjacent() && v.headsAdjacent()) {
       inAddressOrder(call, g0, g1, i0, rows, j0, n, w);
       return;
     }
-    if (access == KvAccess.IN_PLACE && allHeadsAdjacent) {
-      // The block's tokens, all heads: one contiguous range of each array (token-major layouts).
-      prefetch(k, j0, n);
-      prefetch(v, j0, n);
-    } else if (access == KvAccess.IN_PLACE) {
+    if (access == KvAccess.IN_PLACE) {
       // Each head's block is its own range (head-major layouts): read them all first, the same way.
       for (int g = g0; g < g1; g++) {
         prefetchHead(k, j0, n, g);
@@ -486,10 +481,10 @@ public final class BlockedAttention implements AttentionKernel {
    * values are read in address order and the hardware prefetcher streams them while the tiles compute. Head
    * by head, a head's rows are a token stride apart (a page at 8 heads × 128), which no prefetcher follows:
    * {@link #block} therefore reads the block once beforehand and then computes, waiting for memory and
-   * computing in turn. Measured on decode-32k-gqa, Intel Xeon, one thread (best of 3): 37.5–39.7 calls/s
-   * against 33.9–34.3 per head; the stored 16- and 8-bit rows lost the same way (bf16 38.5–43.5 against
-   * 53.4–55.7, int8 49.8–63.7 against 71.6–81.1; also with 16 or 32 value keys and 64 score keys), so they
-   * keep the per-head order.
+   * computing in turn. Measured on decode-32k-gqa, Intel Xeon (best of 3): 38.9 calls/s against 35.0–37.0
+   * per head on one thread, 88.6 against 73.5–77.2 on two; the stored 16- and 8-bit rows lost the same way
+   * (bf16 38.5–47.9 against 53.4–55.7, int8 49.8–80.4 against 71.6–81.1, with 4, 16 or 32 value keys and 16
+   * or 64 score keys), so they keep the per-head order.
    */
   private void inAddressOrder(Call call, int g0, int g1, int i0, int rows, int j0, int n, Workspace w) {
     int headDim = call.spec.headDim();
@@ -523,13 +518,6 @@ public final class BlockedAttention implements AttentionKernel {
     }
   }
 
-  /** Reads a block of all heads of a token-major array once in address order (see the class comment). */
-  private void prefetch(KvSource src, int j0, int n) {
-    long from = src.row(j0, 0);
-    long length = (n - 1) * src.tokenStride + (long) src.kvHeads * src.headDim;
-    ops.prefetch(src.floats, (int) from, (int) length);
-  }
-
   /**
    * Reads the stored bytes of tokens {@code j0 .. j0+n-1}, heads {@code [g0, g1)}, once in address order:
    * page by page, and as one range per page when those heads are adjacent, else head by head.
@@ -559,7 +547,6 @@ public final class BlockedAttention implements AttentionKernel {
    */
   private static void locateStored(KvSource src, int j0, int n, int g, Workspace w) {
     long[] rowAt = w.rowAt;
-    float[] scales = w.rowScales;
     for (int j = 0; j < n; ) {
       int m = Math.min(n - j, src.run(j0 + j));
       long at = src.row(j0 + j, g);
@@ -568,6 +555,7 @@ public final class BlockedAttention implements AttentionKernel {
       }
     }
     if (src.type == KvType.INT8) {
+      float[] scales = w.rowScales;
       for (int j = 0; j < n; j++) {
         scales[j] = src.scale(j0 + j, g);
       }
