@@ -50,7 +50,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * hardware prefetcher that follows the token-strided rows streams the block while the tiles compute (Intel
  * Xeon); {@link #readThenCompute} reads the block's keys once in address order ({@link BlockOps#prefetch}),
  * which streams them into L2, computes every head's scores from there, and does the same for the values
- * (Zen 5, whose prefetchers do not follow those rows). The stored 16- and 8-bit rows and, in address order,
+ * (AMD Zen 4, whose prefetchers do not follow those rows). The stored 16- and 8-bit rows and, in address order,
  * head-major layouts go head by head after one such pass over the block's K and V. A pass and the
  * arithmetic do not overlap: Java has no prefetch instruction, and loads that miss to memory in the middle
  * of the arithmetic fill the core's queues and slow it more than they overlap. Measured on decode-32k-gqa
@@ -494,7 +494,7 @@ public final class BlockedAttention implements AttentionKernel {
    * loop, bit for bit, in another order.
    * Scores go {@link BlockOps#keyStep()} keys at a time through all the item's heads, then each head's
    * softmax step, then the values {@link #VALUE_KEYS} keys at a time through all heads, so keys and then
-   * values are read in address order and Intel's prefetchers stream them while the tiles compute (Zen 5's do
+   * values are read in address order and Intel's prefetchers stream them while the tiles compute (Zen 4's do
    * not: 30.6–34.2 calls/s there against 45.1–49.1 for {@link #readThenCompute}). Head by head, a head's rows are a
    * token stride apart (a page at 8 heads × 128), which no prefetcher follows: {@link #block} therefore reads
    * the block once beforehand and then computes, waiting for memory and computing in turn. Measured on decode-32k-gqa, Intel Xeon (best of 3): 38.9 calls/s against 35.0–37.0
@@ -539,7 +539,7 @@ public final class BlockedAttention implements AttentionKernel {
    * the block's keys of all the item's heads are read once in address order ({@link BlockOps#prefetch}),
    * then every head's scores computed from cache, then its softmax step; then the same for the values. The
    * same arithmetic as {@link #block}'s per-head loop, bit for bit. Splitting the read into a key pass and a
-   * value pass, each just before its phase, measured faster on Zen 5 than one pass over both followed by the
+   * value pass, each just before its phase, measured faster on Zen 4 than one pass over both followed by the
    * heads one by one (best of 3, three alternating rounds: decode-32k-gqa 45.1–49.1 calls/s against
    * 44.9–46.6 on one thread, 82.4–85.0 against 77.7–80.1 on two; decode-32k-gqa-headmajor 46.0–47.3 against
    * 38.8–39.7).

@@ -20,12 +20,14 @@ import java.util.stream.Stream;
  *   <tr><th>machine</th><th>{@link #ADDRESS_ORDER}</th><th>{@link #READ_THEN_COMPUTE}</th></tr>
  *   <tr><td>Intel Xeon (AVX-512, 2 MiB L2)</td><td>38.9 (2 threads: 88.6)</td>
  *       <td>not measured; head by head after one pass over K and V: 35.0–37.0 (73.5–77.2)</td></tr>
- *   <tr><td>AMD EPYC Zen 5 (1 MiB L2)</td><td>32–36 (2 threads: 59–67)</td><td>44–50 (82–83)</td></tr>
+ *   <tr><td>AMD EPYC Zen 4 (family 25 model 17, 1 MiB L2)</td><td>30.6–34.2 (2 threads: 54.7–63.2)</td>
+ *       <td>45.1–49.1 (82.4–85.0); head by head after one pass over K and V: 44.9–46.6 (77.7–80.1)</td></tr>
  * </table>
  *
- * Zen 5's prefetchers do not stream the address-order pattern, whose accesses jump a token stride (4 KiB at
+ * Zen 4's prefetchers do not stream the address-order pattern, whose accesses jump a token stride (4 KiB at
  * 8 heads × 128) between rows; Intel's do, and then overlap memory with arithmetic, which a separate read
- * pass cannot (Java has no prefetch instruction). The order is chosen once per JVM by {@link #forThisMachine}.
+ * pass cannot (Java has no prefetch instruction). Not measured on Zen 5 yet. The order is chosen once per JVM
+ * by {@link #forThisMachine}.
  */
 public enum DecodeOrder {
 
