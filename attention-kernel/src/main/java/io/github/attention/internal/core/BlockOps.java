@@ -186,4 +186,22 @@ public interface BlockOps {
 
   /** As {@link #prefetch(float[], int, int)}, for bytes {@code [from, from+length)} of a segment. */
   void prefetch(MemorySegment m, long from, long length);
+
+  /**
+   * As {@link #prefetch(MemorySegment, long, long)} for the {@code count} byte ranges
+   * {@code [from[i], from[i]+length[i])} together, a line of each in turn, so that all their streams start
+   * at once; may read them one after the other.
+   */
+  default void prefetch(MemorySegment m, long[] from, long[] length, int count) {
+    for (int i = 0; i < count; i++) {
+      prefetch(m, from[i], length[i]);
+    }
+  }
+
+  /** As {@link #prefetch(MemorySegment, long[], long[], int)}, for element ranges of a {@code float[]}. */
+  default void prefetch(float[] a, long[] from, long[] length, int count) {
+    for (int i = 0; i < count; i++) {
+      prefetch(a, (int) from[i], (int) length[i]);
+    }
+  }
 }

@@ -75,6 +75,9 @@ public final class Workspace {
   float[] rowScales = new float[0];
   /** Where each row of one head's block starts in its storage, for {@link KvAccess#STORED_ROWS}. */
   final long[] rowAt = new long[Blocking.KEY_BLOCK];
+  /** Byte ranges of {@link BlockedAttention}'s pass over a paged block: where each starts, and its length. */
+  final long[] passFrom = new long[Blocking.KEY_BLOCK];
+  final long[] passLength = new long[Blocking.KEY_BLOCK];
   /** Which call ({@link Call#id}, from 1) and KV head {@link #preparedKeys} and {@link #preparedValues} hold. */
   private long preparedCall;
   private int preparedHead;

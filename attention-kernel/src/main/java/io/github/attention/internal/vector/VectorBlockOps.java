@@ -380,6 +380,50 @@ final class VectorBlockOps implements BlockOps {
     prefetchedBytes = sum;
   }
 
+  /** A line of each range in turn (one byte load per line, as the single-range pass). */
+  @Override
+  public void prefetch(MemorySegment m, long[] from, long[] length, int count) {
+    if (count == 1) {
+      prefetch(m, from[0], length[0]);
+      return;
+    }
+    long longest = 0;
+    for (int i = 0; i < count; i++) {
+      longest = Math.max(longest, length[i]);
+    }
+    long sum = 0;
+    for (long at = 0; at < longest; at += 64) {
+      for (int i = 0; i < count; i++) {
+        if (at < length[i]) {
+          sum += m.get(ValueLayout.JAVA_BYTE, from[i] + at);
+        }
+      }
+    }
+    prefetchedBytes = sum;
+  }
+
+  /** 128 bytes of each range in turn (one vector load, as the single-range pass). */
+  @Override
+  public void prefetch(float[] a, long[] from, long[] length, int count) {
+    if (count == 1) {
+      prefetch(a, (int) from[0], (int) length[0]);
+      return;
+    }
+    long longest = 0;
+    for (int i = 0; i < count; i++) {
+      longest = Math.max(longest, length[i]);
+    }
+    FloatVector sum = FloatVector.zero(F);
+    for (int at = 0; at < longest; at += PREFETCH_STEP) {
+      for (int i = 0; i < count; i++) {
+        if (at + L <= length[i]) {
+          sum = sum.add(FloatVector.fromArray(F, a, (int) from[i] + at));
+        }
+      }
+    }
+    prefetched = sum.lane(0);
+  }
+
   /**
    * A head size of whole vectors: {@link #dotScores} and {@link #accumulate} read whole vectors of a key or
    * value row. On 128-bit vectors too, where the fold has two rounds instead of four: reading in place
