@@ -574,25 +574,21 @@ public final class BlockedAttention implements AttentionKernel {
    */
   private void pass(KvSource src, int j0, int n, int g0, int g1, Workspace w) {
     long unit = src.floats != null ? 1 : src.type.bytes();
-    boolean together = src.headsAdjacent();
+    int ranges = src.headsAdjacent() ? 1 : g1 - g0;
+    long rowElements = src.headsAdjacent() ? (long) (g1 - g0) * src.headDim : src.headDim;
     long[] from = w.passFrom;
     long[] length = w.passLength;
     int count = 0;
     for (int j = 0; j < n; ) {
       int t = j0 + j;
       int m = Math.min(n - j, src.run(t));
-      long tokens = (m - 1) * src.tokenStride;
-      for (int g = g0; g < g1; g++) {
+      for (int h = 0; h < ranges; h++, count++) {
         if (count == from.length) {
           passOver(src, from, length, count);
           count = 0;
         }
-        from[count] = src.row(t, g) * unit;
-        length[count] = (tokens + (together ? (long) (g1 - g0) * src.headDim : src.headDim)) * unit;
-        count++;
-        if (together) {
-          break;
-        }
+        from[count] = src.row(t, g0 + h) * unit;
+        length[count] = ((m - 1) * src.tokenStride + rowElements) * unit;
       }
       j += m;
     }
