@@ -46,26 +46,26 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Decoding reads K and V in place, sweeping all KV heads block by block so that memory is read in address
  * order. How fp32 blocks are touched depends on the processor ({@link DecodeOrder}, the same bits either
- * way): {@link #inAddressOrder} computes straight from memory, a few keys of every head at a time, so that a
- * hardware prefetcher that follows the token-strided rows streams the block while the tiles compute (Intel
- * Xeon); {@link #readThenCompute} reads the block's keys once in address order ({@link BlockOps#prefetch}),
- * which streams them into L2, computes every head's scores from there, and does the same for the values
- * (AMD Zen 4, whose prefetchers do not follow those rows). The stored 16- and 8-bit rows and, in address order,
- * head-major layouts go head by head after one such pass over the block's K and V. A pass and the
- * arithmetic do not overlap: Java has no prefetch instruction, and loads that miss to memory in the middle
- * of the arithmetic fill the core's queues and slow it more than they overlap. Measured on decode-32k-gqa
- * (Zen 5, one thread): the pass alone reads at 32-34 GB/s; with the arithmetic, the call reads 18-20 GB/s.
- * Computing straight from the stream token by token with all heads of a token together (no separate pass)
- * was slower there: 9 GB/s, as the query rows no longer stayed in registers and partial sums went through
- * memory, at 2 to 3 cycles per 512-bit store. Both orders keep the register tiles of the per-head order (4
- * query rows × 4 keys for scores, 4 rows × 64 columns over 16 keys for values).
+ * way): in address order, {@link #inPhases} computes straight from memory, a few keys of every head at a
+ * time, so that a hardware prefetcher that follows the token-strided rows streams the block while the tiles
+ * compute (Intel Xeon); read first, it reads the block's keys once in address order ({@link
+ * BlockOps#prefetch}), which streams them into L2, computes every head's scores from there, and does the same
+ * for the values (AMD Zen 4, whose prefetchers do not follow those rows). The stored 16- and 8-bit rows and,
+ * in address order, head-major layouts go head by head after one such pass over the block's K and V. A pass
+ * and the arithmetic do not overlap: Java has no prefetch instruction, and loads that miss to memory in the
+ * middle of the arithmetic fill the core's queues and slow it more than they overlap. Measured on
+ * decode-32k-gqa (Zen 5, one thread): the pass alone reads at 32-34 GB/s; with the arithmetic, the call reads
+ * 18-20 GB/s. Computing straight from the stream token by token with all heads of a token together (no
+ * separate pass) was slower there: 9 GB/s, as the query rows no longer stayed in registers and partial sums
+ * went through memory, at 2 to 3 cycles per 512-bit store. Both orders keep the register tiles of the
+ * per-head order (4 query rows × 4 keys for scores, 4 rows × 64 columns over 16 keys for values).
  */
 public final class BlockedAttention implements AttentionKernel {
 
   private static final int KEY_BLOCK = Blocking.KEY_BLOCK;
   /**
-   * Keys per step of {@link #inAddressOrder}'s value pass (64 KiB at 8 heads × 128): each step loads and
-   * stores the accumulators once, 16 stores per 256 FMAs of a 4×4 tile.
+   * Keys per step of {@link #inPhases}'s values in address order (64 KiB at 8 heads × 128): each step loads
+   * and stores the accumulators once, 16 stores per 256 FMAs of a 4×4 tile.
    */
   private static final int VALUE_KEYS = 16;
   private static final AtomicLong CALL_IDS = new AtomicLong();
@@ -403,12 +403,9 @@ public final class BlockedAttention implements AttentionKernel {
     int stride = call.plan.paddedDim();
     KvSource k = call.k;
     KvSource v = call.v;
-    if (access == KvAccess.IN_PLACE && decodeOrder == DecodeOrder.READ_THEN_COMPUTE) {
-      readThenCompute(call, g0, g1, i0, rows, j0, n, w);
-      return;
-    }
-    if (access == KvAccess.IN_PLACE && k.headsAdjacent() && v.headsAdjacent()) {
-      inAddressOrder(call, g0, g1, i0, rows, j0, n, w);
+    if (access == KvAccess.IN_PLACE && (decodeOrder == DecodeOrder.READ_THEN_COMPUTE
+        || k.headsAdjacent() && v.headsAdjacent())) {
+      inPhases(call, g0, g1, i0, rows, j0, n, w);
       return;
     }
     if (access == KvAccess.IN_PLACE || access == KvAccess.STORED_ROWS) {
@@ -484,29 +481,44 @@ public final class BlockedAttention implements AttentionKernel {
   }
 
   /**
-   * One block of a decoding item reading fp32 K and V in place whose heads lie side by side in every token
-   * (token-major), for {@link DecodeOrder#ADDRESS_ORDER}: the same arithmetic as {@link #block}'s per-head
-   * loop, bit for bit, in another order.
-   * Scores go {@link BlockOps#keyStep()} keys at a time through all the item's heads, then each head's
-   * softmax step, then the values {@link #VALUE_KEYS} keys at a time through all heads, so keys and then
-   * values are read in address order and Intel's prefetchers stream them while the tiles compute (Zen 4's do
-   * not: 30.6–34.2 calls/s there against 45.1–49.1 for {@link #readThenCompute}). Head by head, a head's rows are a
-   * token stride apart (a page at 8 heads × 128), which no prefetcher follows: {@link #block} therefore reads
-   * the block once beforehand and then computes, waiting for memory and computing in turn. Measured on decode-32k-gqa, Intel Xeon (best of 3): 38.9 calls/s against 35.0–37.0
-   * per head on one thread, 88.6 against 73.5–77.2 on two; the stored 16- and 8-bit rows lost the same way
-   * (bf16 38.5–47.9 against 53.4–55.7, int8 49.8–80.4 against 71.6–81.1, with 4, 16 or 32 value keys and 16
-   * or 64 score keys), so they keep the per-head order.
+   * One block of a decoding item reading fp32 K and V in place, in phases: every head's scores, then every
+   * head's softmax step, then every head's values; the same arithmetic as {@link #block}'s per-head loop, bit
+   * for bit, in another order. How each phase touches memory is the {@link DecodeOrder}'s:
+   *
+   * <ul>
+   *   <li>{@link DecodeOrder#ADDRESS_ORDER} (only for heads side by side in every token, token-major): scores
+   *       {@link BlockOps#keyStep()} keys at a time through all the item's heads, values {@link #VALUE_KEYS}
+   *       keys at a time, so keys and then values are read in address order and Intel's prefetchers stream
+   *       them while the tiles compute (Zen 4's do not: 30.6–34.2 calls/s there against 45.1–49.1 read first).
+   *       Head by head, a head's rows are a token stride apart (a page at 8 heads × 128), which no prefetcher
+   *       follows: {@link #block} therefore reads the block once beforehand and then computes, waiting for
+   *       memory and computing in turn. Measured on decode-32k-gqa, Intel Xeon (best of 3): 38.9 calls/s
+   *       against 35.0–37.0 per head on one thread, 88.6 against 73.5–77.2 on two; the stored 16- and 8-bit
+   *       rows lost the same way (bf16 38.5–47.9 against 53.4–55.7, int8 49.8–80.4 against 71.6–81.1, with 4,
+   *       16 or 32 value keys and 16 or 64 score keys), so they keep the per-head order.
+   *   <li>{@link DecodeOrder#READ_THEN_COMPUTE} (any layout): the block's keys of all the item's heads are read
+   *       once ({@link #pass}) before the scores, each head's keys all at once from cache, and its values once
+   *       before the values. A key pass and a value pass, each just before its phase, measured faster on Zen 4
+   *       than one pass over both followed by the heads one by one (best of 3, three alternating rounds:
+   *       decode-32k-gqa 45.1–49.1 calls/s against 44.9–46.6 on one thread, 82.4–85.0 against 77.7–80.1 on
+   *       two; decode-32k-gqa-headmajor 46.0–47.3 against 38.8–39.7).
+   * </ul>
    */
-  private void inAddressOrder(Call call, int g0, int g1, int i0, int rows, int j0, int n, Workspace w) {
+  private void inPhases(Call call, int g0, int g1, int i0, int rows, int j0, int n, Workspace w) {
     int headDim = call.spec.headDim();
     int stride = call.plan.paddedDim();
     KvSource k = call.k;
     KvSource v = call.v;
+    boolean readFirst = decodeOrder == DecodeOrder.READ_THEN_COMPUTE;
+    int scoreKeys = readFirst ? n : ops.keyStep();
+    int valueKeys = readFirst ? n : VALUE_KEYS;
     int width = Plan.roundUp(n, ops.keyStep());
     describeRows(call, i0, rows, j0, n, width, w.blockRows);
-    int step = ops.keyStep();
-    for (int from = 0; from < n; from += step) {
-      int to = Math.min(n, from + step);
+    if (readFirst) {
+      pass(k, j0, n, g0, g1, w);
+    }
+    for (int from = 0; from < n; from += scoreKeys) {
+      int to = Math.min(n, from + scoreKeys);
       for (int g = g0; g < g1; g++) {
         RowState state = w.heads[g - g0];
         ops.scoresInPlace(call.q, state.qOffset, rows, headDim, k.floats, (int) k.row(j0, g),
@@ -519,47 +531,16 @@ public final class BlockedAttention implements AttentionKernel {
       OnlineSoftmax.step(ops, state.scores, width, w.blockRows, state);
       ops.rescale(rows, state.alpha, state.o, stride);
     }
-    for (int from = 0; from < n; from += VALUE_KEYS) {
-      int to = Math.min(n, from + VALUE_KEYS);
+    if (readFirst) {
+      pass(v, j0, n, g0, g1, w);
+    }
+    for (int from = 0; from < n; from += valueKeys) {
+      int to = Math.min(n, from + valueKeys);
       for (int g = g0; g < g1; g++) {
         RowState state = w.heads[g - g0];
         ops.accumulateKeys(state.scores, rows, from, to, v.floats, (int) v.row(j0, g), (int) v.tokenStride,
             state.o, stride);
       }
-    }
-  }
-
-  /**
-   * One block of a decoding item reading fp32 K and V in place, for {@link DecodeOrder#READ_THEN_COMPUTE}:
-   * the block's keys of all the item's heads are read once in address order ({@link BlockOps#prefetch}),
-   * then every head's scores computed from cache, then its softmax step; then the same for the values. The
-   * same arithmetic as {@link #block}'s per-head loop, bit for bit. Splitting the read into a key pass and a
-   * value pass, each just before its phase, measured faster on Zen 4 than one pass over both followed by the
-   * heads one by one (best of 3, three alternating rounds: decode-32k-gqa 45.1–49.1 calls/s against
-   * 44.9–46.6 on one thread, 82.4–85.0 against 77.7–80.1 on two; decode-32k-gqa-headmajor 46.0–47.3 against
-   * 38.8–39.7).
-   */
-  private void readThenCompute(Call call, int g0, int g1, int i0, int rows, int j0, int n, Workspace w) {
-    int headDim = call.spec.headDim();
-    int stride = call.plan.paddedDim();
-    KvSource k = call.k;
-    KvSource v = call.v;
-    int width = Plan.roundUp(n, ops.keyStep());
-    describeRows(call, i0, rows, j0, n, width, w.blockRows);
-    pass(k, j0, n, g0, g1, w);
-    for (int g = g0; g < g1; g++) {
-      RowState state = w.heads[g - g0];
-      ops.scoresInPlace(call.q, state.qOffset, rows, headDim, k.floats, (int) k.row(j0, g),
-          (int) k.tokenStride, 0, n, state.scores(rows), w.tile);
-      w.blockRows.head(g);
-      OnlineSoftmax.step(ops, state.scores, width, w.blockRows, state);
-      ops.rescale(rows, state.alpha, state.o, stride);
-    }
-    pass(v, j0, n, g0, g1, w);
-    for (int g = g0; g < g1; g++) {
-      RowState state = w.heads[g - g0];
-      ops.accumulateKeys(state.scores, rows, 0, n, v.floats, (int) v.row(j0, g), (int) v.tokenStride,
-          state.o, stride);
     }
   }
 
