@@ -20,6 +20,16 @@ class VectorWidenTest {
 
   /** Widens all 65,536 patterns as 1,024 rows of 64 (and as rows of 63, so tails are covered too). */
   private static void everyPattern(KvType type) {
+    everyPattern(type, 1);
+  }
+
+  private static void everyPattern(KvType type, int repetitions) {
+    for (int i = 0; i < repetitions; i++) {
+      everyPatternOnce(type);
+    }
+  }
+
+  private static void everyPatternOnce(KvType type) {
     short[] all = new short[1 << 16];
     for (int i = 0; i < all.length; i++) {
       all[i] = (short) i;
@@ -59,6 +69,16 @@ class VectorWidenTest {
   @Test
   void everyF16PatternWidensAsFloat16ToFloat() {
     everyPattern(KvType.F16);
+  }
+
+  /**
+   * The same, repeated until C2 has compiled the widening (a few hundred passes; each is checked): the f16
+   * conversion patches infinities and NaN on a branch taken only by vectors holding one, and the compiled
+   * branch must agree with the interpreted one.
+   */
+  @Test
+  void everyF16PatternWidensAsFloat16ToFloatOnceCompiled() {
+    everyPattern(KvType.F16, 300);
   }
 
   @Test
