@@ -144,12 +144,12 @@ class BenchmarkSetupTest {
 
     int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
     assertEquals(12.0 * 2 * lanes * 1000 / 1e9, work.gflop, 0);
-    // Each lane of accumulator a runs acc = fma(acc, m, c) from a; the same recurrence in scalar code.
+    // Each lane of accumulator a runs acc = fma(m, c, acc) from a; the same recurrence in scalar code.
     double expected = 0;
     for (int a = 0; a < 12; a++) {
       float acc = a;
       for (int i = 0; i < loop.iterations; i++) {
-        acc = Math.fma(acc, loop.multiplier, loop.addend);
+        acc = Math.fma(loop.multiplier, loop.addend, acc);
       }
       expected += (double) acc * lanes;
     }

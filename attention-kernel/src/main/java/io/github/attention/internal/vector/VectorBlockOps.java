@@ -463,6 +463,12 @@ final class VectorBlockOps implements BlockOps {
   public void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
       float[] s) {
     int r = 0;
+    for (; r < (rows & -4) && Registers.FEW; r += 4) {
+      for (int c = 0; c < width; c += 2 * L) {
+        scores4x2(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, ktOffset + c,
+            s, r * KEY_BLOCK + c);
+      }
+    }
     for (; r < (rows & -4); r += 4) {
       for (int c = 0; c < width; c += STRIP) {
         scores4x4(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, ktOffset + c,
@@ -528,6 +534,43 @@ final class VectorBlockOps implements BlockOps {
     a31.intoArray(s, d3 + L);
     a32.intoArray(s, d3 + 2 * L);
     a33.intoArray(s, d3 + 3 * L);
+  }
+
+  /**
+   * Like {@link #scores4x4} for 2 vectors of keys: 8 accumulators, for machines with 16 vector registers
+   * (see {@link #accumulate4x2}). Each score sums the same products in the same order.
+   */
+  private static void scores4x2(float[] q, int q0, int q1, int q2, int q3, int headDim, float[] kt, int c,
+      float[] s, int dst) {
+    FloatVector a00 = FloatVector.zero(F), a01 = a00;
+    FloatVector a10 = a00, a11 = a00;
+    FloatVector a20 = a00, a21 = a00;
+    FloatVector a30 = a00, a31 = a00;
+    for (int d = 0; d < headDim; d++) {
+      int kd = d * KEY_BLOCK + c;
+      FloatVector k0 = FloatVector.fromArray(F, kt, kd);
+      FloatVector k1 = FloatVector.fromArray(F, kt, kd + L);
+      FloatVector b = FloatVector.broadcast(F, q[q0 + d]);
+      a00 = k0.fma(b, a00);
+      a01 = k1.fma(b, a01);
+      b = FloatVector.broadcast(F, q[q1 + d]);
+      a10 = k0.fma(b, a10);
+      a11 = k1.fma(b, a11);
+      b = FloatVector.broadcast(F, q[q2 + d]);
+      a20 = k0.fma(b, a20);
+      a21 = k1.fma(b, a21);
+      b = FloatVector.broadcast(F, q[q3 + d]);
+      a30 = k0.fma(b, a30);
+      a31 = k1.fma(b, a31);
+    }
+    a00.intoArray(s, dst);
+    a01.intoArray(s, dst + L);
+    a10.intoArray(s, dst + KEY_BLOCK);
+    a11.intoArray(s, dst + KEY_BLOCK + L);
+    a20.intoArray(s, dst + 2 * KEY_BLOCK);
+    a21.intoArray(s, dst + 2 * KEY_BLOCK + L);
+    a30.intoArray(s, dst + 3 * KEY_BLOCK);
+    a31.intoArray(s, dst + 3 * KEY_BLOCK + L);
   }
 
   private static void scores1x4(float[] q, int q0, int headDim, float[] kt, int c, float[] s, int dst) {
@@ -630,11 +673,18 @@ final class VectorBlockOps implements BlockOps {
   public void accumulateKeys(float[] p, int rows, int from, int to, float[] values, int valueOffset,
       int valueStride, float[] o, int stride) {
     int strips = stride / STRIP * STRIP;
+    int pairs = stride / (2 * L) * (2 * L);
     int r = 0;
     for (; r < (rows & -4); r += 4) {
       int c = 0;
-      for (; c < strips; c += STRIP) {
-        accumulate4x4(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c, stride);
+      if (Registers.FEW) {
+        for (; c < pairs; c += 2 * L) {
+          accumulate4x2(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c, stride);
+        }
+      } else {
+        for (; c < strips; c += STRIP) {
+          accumulate4x4(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c, stride);
+        }
       }
       for (; c < stride; c += L) {
         accumulate4x1(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c, stride);
@@ -729,6 +779,51 @@ final class VectorBlockOps implements BlockOps {
     o31.intoArray(o, o3 + L);
     o32.intoArray(o, o3 + 2 * L);
     o33.intoArray(o, o3 + 3 * L);
+  }
+
+  /**
+   * Like {@link #accumulate4x4} for 2 vectors of the head dimension: 8 accumulators, for machines with 16
+   * vector registers, where the 4×4 tile's 16 accumulators, 4 value vectors and a weight spill.
+   */
+  private static void accumulate4x2(float[] p, int r, int from, int to, float[] vt, int c, int vStride,
+      float[] o, int oAt, int stride) {
+    int o1 = oAt + stride;
+    int o2 = o1 + stride;
+    int o3 = o2 + stride;
+    FloatVector o00 = FloatVector.fromArray(F, o, oAt);
+    FloatVector o01 = FloatVector.fromArray(F, o, oAt + L);
+    FloatVector o10 = FloatVector.fromArray(F, o, o1);
+    FloatVector o11 = FloatVector.fromArray(F, o, o1 + L);
+    FloatVector o20 = FloatVector.fromArray(F, o, o2);
+    FloatVector o21 = FloatVector.fromArray(F, o, o2 + L);
+    FloatVector o30 = FloatVector.fromArray(F, o, o3);
+    FloatVector o31 = FloatVector.fromArray(F, o, o3 + L);
+    int p0 = r * KEY_BLOCK;
+    for (int j = from; j < to; j++) {
+      int vj = j * vStride + c;
+      FloatVector v0 = FloatVector.fromArray(F, vt, vj);
+      FloatVector v1 = FloatVector.fromArray(F, vt, vj + L);
+      FloatVector w = FloatVector.broadcast(F, p[p0 + j]);
+      o00 = v0.fma(w, o00);
+      o01 = v1.fma(w, o01);
+      w = FloatVector.broadcast(F, p[p0 + KEY_BLOCK + j]);
+      o10 = v0.fma(w, o10);
+      o11 = v1.fma(w, o11);
+      w = FloatVector.broadcast(F, p[p0 + 2 * KEY_BLOCK + j]);
+      o20 = v0.fma(w, o20);
+      o21 = v1.fma(w, o21);
+      w = FloatVector.broadcast(F, p[p0 + 3 * KEY_BLOCK + j]);
+      o30 = v0.fma(w, o30);
+      o31 = v1.fma(w, o31);
+    }
+    o00.intoArray(o, oAt);
+    o01.intoArray(o, oAt + L);
+    o10.intoArray(o, o1);
+    o11.intoArray(o, o1 + L);
+    o20.intoArray(o, o2);
+    o21.intoArray(o, o2 + L);
+    o30.intoArray(o, o3);
+    o31.intoArray(o, o3 + L);
   }
 
   /** Like {@link #accumulate4x4} for a single vector of the head dimension. */
