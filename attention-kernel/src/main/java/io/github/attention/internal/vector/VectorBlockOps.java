@@ -463,16 +463,17 @@ final class VectorBlockOps implements BlockOps {
   public void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
       float[] s) {
     int r = 0;
-    for (; r < (rows & -4) && Registers.FEW; r += 4) {
-      for (int c = 0; c < width; c += 2 * L) {
-        scores4x2(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, ktOffset + c,
-            s, r * KEY_BLOCK + c);
-      }
-    }
     for (; r < (rows & -4); r += 4) {
-      for (int c = 0; c < width; c += STRIP) {
-        scores4x4(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, ktOffset + c,
-            s, r * KEY_BLOCK + c);
+      if (Registers.FEW) {
+        for (int c = 0; c < width; c += 2 * L) {
+          scores4x2(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, ktOffset + c,
+              s, r * KEY_BLOCK + c);
+        }
+      } else {
+        for (int c = 0; c < width; c += STRIP) {
+          scores4x4(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, ktOffset + c,
+              s, r * KEY_BLOCK + c);
+        }
       }
     }
     for (; r < rows; r++) {
