@@ -12,7 +12,8 @@ import jdk.incubator.vector.FloatVector;
  * that a micro-kernel broadcasts one input value and multiplies it into whole vectors of outputs: no dot
  * product ever needs a horizontal reduction (the layout of a packed B panel in BLIS, Van Zee and van de Geijn
  * 2015). The micro-kernel keeps a 6 rows × 4 vectors tile of outputs in 24 registers: per input index, 4
- * weight loads and 6 broadcasts feed 24 FMAs. A panel of 1024 inputs is 256 KiB at 512 bits, so it stays in
+ * weight loads and 6 broadcasts feed 24 FMAs. With 16 vector registers ({@link Registers#FEW}) it takes
+ * the panel in two halves of 6 × 2 vectors instead (12 accumulators; the same sums). A panel of 1024 inputs is 256 KiB at 512 bits, so it stays in
  * L2 while the rows of a work item stream past it.
  */
 final class VectorLinearMap implements LinearMap {
@@ -91,7 +92,12 @@ final class VectorLinearMap implements LinearMap {
       int columns = Math.min(c1, first + NR) - first;
       int r = r0;
       for (; r + MR <= r1; r += MR) {
-        tile6(x, xOffset + r * in, in, panels, panel, tile);
+        if (Registers.FEW) {
+          tile6x2(x, xOffset + r * in, in, panels, panel, 0, tile);
+          tile6x2(x, xOffset + r * in, in, panels, panel, 2 * L, tile);
+        } else {
+          tile6(x, xOffset + r * in, in, panels, panel, tile);
+        }
         store(tile, MR, r, first, columns, y, yOffset);
       }
       for (; r < r1; r++) {
@@ -185,6 +191,58 @@ final class VectorLinearMap implements LinearMap {
     a51.intoArray(tile, 5 * NR + L);
     a52.intoArray(tile, 5 * NR + 2 * L);
     a53.intoArray(tile, 5 * NR + 3 * L);
+  }
+
+  /**
+   * Six rows × half a panel (2 vectors from column {@code half}): the same sums as {@link #tile6} with 12
+   * accumulators, for machines with 16 vector registers, where tile6's 24 accumulators cannot stay in them.
+   */
+  private static void tile6x2(float[] x, int x0, int in, float[] w, int panel, int half, float[] tile) {
+    FloatVector a00 = FloatVector.zero(F), a01 = a00;
+    FloatVector a10 = a00, a11 = a00;
+    FloatVector a20 = a00, a21 = a00;
+    FloatVector a30 = a00, a31 = a00;
+    FloatVector a40 = a00, a41 = a00;
+    FloatVector a50 = a00, a51 = a00;
+    int x1 = x0 + in;
+    int x2 = x1 + in;
+    int x3 = x2 + in;
+    int x4 = x3 + in;
+    int x5 = x4 + in;
+    for (int i = 0, wi = panel + half; i < in; i++, wi += NR) {
+      FloatVector w0 = FloatVector.fromArray(F, w, wi);
+      FloatVector w1 = FloatVector.fromArray(F, w, wi + L);
+      FloatVector b = FloatVector.broadcast(F, x[x0 + i]);
+      a00 = w0.fma(b, a00);
+      a01 = w1.fma(b, a01);
+      b = FloatVector.broadcast(F, x[x1 + i]);
+      a10 = w0.fma(b, a10);
+      a11 = w1.fma(b, a11);
+      b = FloatVector.broadcast(F, x[x2 + i]);
+      a20 = w0.fma(b, a20);
+      a21 = w1.fma(b, a21);
+      b = FloatVector.broadcast(F, x[x3 + i]);
+      a30 = w0.fma(b, a30);
+      a31 = w1.fma(b, a31);
+      b = FloatVector.broadcast(F, x[x4 + i]);
+      a40 = w0.fma(b, a40);
+      a41 = w1.fma(b, a41);
+      b = FloatVector.broadcast(F, x[x5 + i]);
+      a50 = w0.fma(b, a50);
+      a51 = w1.fma(b, a51);
+    }
+    a00.intoArray(tile, half);
+    a01.intoArray(tile, half + L);
+    a10.intoArray(tile, NR + half);
+    a11.intoArray(tile, NR + half + L);
+    a20.intoArray(tile, 2 * NR + half);
+    a21.intoArray(tile, 2 * NR + half + L);
+    a30.intoArray(tile, 3 * NR + half);
+    a31.intoArray(tile, 3 * NR + half + L);
+    a40.intoArray(tile, 4 * NR + half);
+    a41.intoArray(tile, 4 * NR + half + L);
+    a50.intoArray(tile, 5 * NR + half);
+    a51.intoArray(tile, 5 * NR + half + L);
   }
 
   /** One row × one panel: the same sums as {@link #tile6}, for the last rows and for decoding. */
