@@ -13,8 +13,8 @@ import jdk.incubator.vector.FloatVector;
  * product ever needs a horizontal reduction (the layout of a packed B panel in BLIS, Van Zee and van de Geijn
  * 2015). The micro-kernel keeps a 6 rows × 4 vectors tile of outputs in 24 registers: per input index, 4
  * weight loads and 6 broadcasts feed 24 FMAs. With 16 vector registers ({@link Registers#FEW}) it takes
- * the panel in two halves of 6 × 2 vectors instead (12 accumulators; the same sums). A panel of 1024 inputs is 256 KiB at 512 bits, so it stays in
- * L2 while the rows of a work item stream past it.
+ * the panel in two halves of 6 × 2 vectors instead (12 accumulators; the same sums). A panel of 1024 inputs
+ * is 256 KiB at 512 bits, so it stays in L2 while the rows of a work item stream past it.
  */
 final class VectorLinearMap implements LinearMap {
 
