@@ -3,6 +3,7 @@ package io.github.attention.internal.vector;
 import static io.github.attention.internal.vector.Species.F;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -25,14 +26,21 @@ final class VectorTanh {
 
   static FloatVector tanh(FloatVector y) {
     FloatVector a = y.lanewise(VectorOperators.ABS);
-    FloatVector e = VectorExp.exp(a.mul(-2f));
-    FloatVector large = FloatVector.broadcast(F, 1f).sub(e).div(e.add(1f));
     FloatVector a2 = a.mul(a);
     FloatVector p = a2.fma(FloatVector.broadcast(F, C9), FloatVector.broadcast(F, C7));
     p = p.fma(a2, FloatVector.broadcast(F, C5));
     p = p.fma(a2, FloatVector.broadcast(F, C3));
-    FloatVector small = a.mul(a2).fma(p, a);
-    FloatVector t = large.blend(small, a.compare(VectorOperators.LT, SMALL));
+    FloatVector t = a.mul(a2).fma(p, a);
+    VectorMask<Float> small = a.compare(VectorOperators.LT, SMALL);
+    // Soft-capped logits are mostly small (Gemma 2's cap of 50 against scores within ±12.5), so the
+    // exponential form and its division are skipped when every lane takes the polynomial: the same bits,
+    // lane by lane, as the blend below would give. (On an AMD EPYC Zen 3, prefill-2k-causal-softcap over
+    // prefill-2k-causal went from 0.83-1.00 to 0.95-0.99 in alternating runs: within this host's noise.)
+    if (!small.allTrue()) {
+      FloatVector e = VectorExp.exp(a.mul(-2f));
+      FloatVector large = FloatVector.broadcast(F, 1f).sub(e).div(e.add(1f));
+      t = large.blend(t, small);
+    }
     // |t| with y's sign bit (NaN keeps its bits: both branches give NaN for a NaN input).
     return t.reinterpretAsInts().or(y.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
   }

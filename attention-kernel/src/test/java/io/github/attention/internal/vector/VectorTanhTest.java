@@ -42,6 +42,34 @@ class VectorTanhTest {
     assertTrue(worst <= 4.0, "max error " + worst + " ulp at x = " + worstAt);
   }
 
+  /**
+   * tanh skips its exponential form when every lane is below 1/4: a lane's bits must not depend on whether
+   * its neighbours are small. Each small value is taken once in a vector of small values and once beside
+   * large ones, many times over so that the JIT compiles both paths.
+   */
+  @Test
+  void aLanesBitsDoNotDependOnItsNeighbours() {
+    int lanes = F.length();
+    float[] pure = new float[lanes];
+    float[] mixed = new float[lanes];
+    float[] a = new float[lanes];
+    float[] b = new float[lanes];
+    java.util.SplittableRandom random = new java.util.SplittableRandom(42);
+    for (int round = 0; round < 200_000; round++) {
+      for (int i = 0; i < lanes; i++) {
+        pure[i] = (float) random.nextDouble(-0.25, 0.25);
+        mixed[i] = i == round % lanes ? pure[i] : (float) random.nextDouble(0.25, 3.0);
+      }
+      VectorTanh.tanh(FloatVector.fromArray(F, pure, 0)).intoArray(a, 0);
+      VectorTanh.tanh(FloatVector.fromArray(F, mixed, 0)).intoArray(b, 0);
+      int lane = round % lanes;
+      if (Float.floatToRawIntBits(a[lane]) != Float.floatToRawIntBits(b[lane])) {
+        throw new AssertionError("tanh(" + pure[lane] + ") = " + a[lane] + " among small lanes but " + b[lane]
+            + " beside large ones (round " + round + ")");
+      }
+    }
+  }
+
   @Test
   void oddSaturatingAndSpecialValues() {
     float[] x = {0f, -0f, 1e-30f, -1e-30f, 0.25f, -0.25f, 20f, -20f, 1e30f, Float.POSITIVE_INFINITY,
