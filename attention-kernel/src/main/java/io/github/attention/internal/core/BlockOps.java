@@ -75,10 +75,12 @@ public interface BlockOps {
 
   /**
    * Raw scores {@code s[r·KEY_BLOCK + j] = Σ_d q[qOffset[r] + d] · kt[ktOffset + d·KEY_BLOCK + j]}, for
-   * {@code r < rows} and {@code j < width}, from transposed keys.
+   * {@code r < rows} and {@code j < width}, from transposed keys. With {@code seen} (null: every key), a
+   * backend may leave the scores of keys outside the {@linkplain BlockRows#spanFrom span} of a row's quad
+   * unwritten: {@link #rowMaxima} makes them {@code -∞} whatever they hold.
    */
   void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
-      float[] s);
+      float[] s, BlockRows seen);
 
   /**
    * Raw scores as {@link #scores}, for keys {@code from <= j < to} read where they are,
@@ -117,42 +119,48 @@ public interface BlockOps {
    * {@link #readsStored} holds.
    */
   default void accumulateStored(float[] p, int rows, int n, MemorySegment v, KvType type, long[] rowAt,
-      float[] rowScale, float[] alpha, float[] o, int stride) {
+      float[] rowScale, float[] alpha, float[] o, int stride, BlockRows seen) {
     rescale(rows, alpha, o, stride);
-    accumulateStoredKeys(p, rows, 0, n, v, type, rowAt, rowScale, o, stride);
+    accumulateStoredKeys(p, rows, 0, n, v, type, rowAt, rowScale, o, stride, seen);
   }
 
   /**
    * The sums of {@link #accumulateStored} over keys {@code from <= j < to} only, without the rescaling:
    * splitting a block's keys into consecutive ranges gives the same bits as one call over all of them.
+   * {@code seen} as for {@link #accumulateKeys}.
    */
   void accumulateStoredKeys(float[] p, int rows, int from, int to, MemorySegment v, KvType type, long[] rowAt,
-      float[] rowScale, float[] o, int stride);
+      float[] rowScale, float[] o, int stride, BlockRows seen);
 
   /**
    * The first half of the block's softmax step. With {@code rows.raw()}, {@code blockMax[r]} is the largest
    * raw score {@code s[r][j]}, {@code j < width}, and the scores are left as they are. Otherwise each score
    * becomes its logit {@code x = s·scale + mask}, or {@code -∞} from column {@code rows.visible(r)} on, stored
    * in place, and {@code blockMax[r]} is the largest logit. NaN scores never become the maximum; all
-   * {@code -∞} give {@code -∞}.
+   * {@code -∞} give {@code -∞}. A backend may leave the columns outside the {@linkplain BlockRows#spanFrom
+   * span} of a row's quad as they are (then {@link #exponentiate} and the accumulation skip them too).
    */
   void rowMaxima(float[] s, int width, BlockRows rows, float[] blockMax);
 
   /**
    * The second half: for every row, {@code p_j = e^(s_j·factor + shift[r])} replaces {@code s_j} for
-   * {@code j < width}, and the running sum becomes {@code sum_r·alpha[r] + Σ_j p_j}, kept per lane.
+   * {@code j < width}, and the running sum becomes {@code sum_r·alpha[r] + Σ_j p_j}, kept per lane. With
+   * {@code seen} (null: every key) a backend may skip the columns outside the span of a row's quad, as
+   * {@link #rowMaxima} may: their weights are 0, and leaving out a 0 leaves the sum's bits.
    */
-  void exponentiate(float[] s, int rows, int width, float factor, float[] shift, float[] alpha, float[] sum);
+  void exponentiate(float[] s, int rows, int width, float factor, float[] shift, float[] alpha, float[] sum,
+      BlockRows seen);
 
   /**
    * {@code o[r][d] = o[r][d]·alpha[r] + Σ_{j<n} p[r·KEY_BLOCK + j] · values[valueOffset + j·valueStride + d]}
    * for {@code d < stride}, rows of {@code o} {@code stride} apart. Values are a packed block, or the
-   * caller's array when read in place (then the head width is {@code stride}).
+   * caller's array when read in place (then the head width is {@code stride}). {@code seen} as for
+   * {@link #accumulateKeys}.
    */
   default void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
-      float[] alpha, float[] o, int stride) {
+      float[] alpha, float[] o, int stride, BlockRows seen) {
     rescale(rows, alpha, o, stride);
-    accumulateKeys(p, rows, 0, n, values, valueOffset, valueStride, o, stride);
+    accumulateKeys(p, rows, 0, n, values, valueOffset, valueStride, o, stride, seen);
   }
 
   /** {@code o[r][d] *= alpha[r]} for {@code r < rows}, {@code d < stride}: a block's rescaling alone. */
@@ -161,10 +169,14 @@ public interface BlockOps {
   /**
    * The sums of {@link #accumulate} over keys {@code from <= j < to} only (value row {@code j} at
    * {@code valueOffset + j·valueStride}), without the rescaling: consecutive ranges give the same bits as one
-   * call over all of them, since each sum adds its keys in order either way.
+   * call over all of them, since each sum adds its keys in order either way. With {@code seen} (null: every
+   * key), the weights the {@link OnlineSoftmax#step} of those rows left, a backend may skip the keys outside
+   * the {@linkplain BlockRows#spanFrom span} of a row's quad: their weights are exactly 0, and adding
+   * {@code 0·v} to a sum leaves its bits (for finite values, up to the sign of a zero sum; a masked key's infinite or NaN value then no
+   * longer turns the row into NaN).
    */
   void accumulateKeys(float[] p, int rows, int from, int to, float[] values, int valueOffset, int valueStride,
-      float[] o, int stride);
+      float[] o, int stride, BlockRows seen);
 
   /**
    * The lane-sum rule: row {@code r}'s running sum from its {@link #sumLanes()} partial sums, added in a

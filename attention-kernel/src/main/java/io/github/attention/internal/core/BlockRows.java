@@ -16,6 +16,8 @@ public final class BlockRows {
   private int[] first = new int[0];
   private int[] maskOffset = new int[0];
   private int[] alibiOffset = new int[0];
+  private int[] spanFrom = new int[0];
+  private int[] spanTo = new int[0];
   private float softcap;
   private float inverseCap;
   private float[] slopes;
@@ -30,6 +32,8 @@ public final class BlockRows {
       first = new int[rows];
       maskOffset = new int[rows];
       alibiOffset = new int[rows];
+      spanFrom = new int[(rows + 3) / 4];
+      spanTo = new int[(rows + 3) / 4];
     }
   }
 
@@ -76,9 +80,9 @@ public final class BlockRows {
 
   /**
    * Decides the raw path: a block without a mask, soft-cap or ALiBi whose every key is visible to every row
-   * keeps its raw
-   * scores ({@code max(s·scale) = scale·max(s)} for a positive scale, and the scale is applied inside the
-   * exponential's fused multiply-add), which saves a store and a multiply per score.
+   * keeps its raw scores ({@code max(s·scale) = scale·max(s)} for a positive scale, and the scale is applied
+   * inside the exponential's fused multiply-add), which saves a store and a multiply per score. Then each
+   * quad of rows' {@linkplain #spanFrom span}.
    */
   void decideRaw(int width) {
     boolean all = mask == null && softcap == 0f && slopes == null;
@@ -86,6 +90,40 @@ public final class BlockRows {
       all = first[r] == 0 && visible[r] == width;
     }
     raw = all;
+    for (int r0 = 0; r0 < count; r0 += 4) {
+      int from = Integer.MAX_VALUE;
+      int to = 0;
+      for (int r = r0, end = Math.min(count, r0 + 4); r < end; r++) {
+        if (first[r] < visible[r]) {
+          from = Math.min(from, first[r]);
+          to = Math.max(to, visible[r]);
+        }
+      }
+      spanFrom[r0 / 4] = to == 0 ? 0 : from;
+      spanTo[r0 / 4] = to;
+    }
+  }
+
+  /**
+   * The first key of the block that any row of row {@code r}'s quad (rows {@code r & -4} to
+   * {@code (r & -4) + 3}) sees. Together with {@link #spanTo} it bounds the keys whose weights can be
+   * non-zero for those rows: the tiles of four rows may skip the keys outside (their weights are exactly 0,
+   * so skipping them leaves every sum's bits as they were), which is what a sliding window's first block
+   * and the causal diagonal block save.
+   *
+   * @param r a row
+   * @return the first key any row of its quad sees (0 if none sees any)
+   */
+  public int spanFrom(int r) {
+    return spanFrom[r >> 2];
+  }
+
+  /**
+   * @param r a row
+   * @return one past the last key any row of its quad sees (0 if none sees any); see {@link #spanFrom}
+   */
+  public int spanTo(int r) {
+    return spanTo[r >> 2];
   }
 
   /** @return rows of the block */

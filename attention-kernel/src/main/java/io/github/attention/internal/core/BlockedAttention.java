@@ -448,7 +448,8 @@ public final class BlockedAttention implements AttentionKernel {
               w.tile);
           OnlineSoftmax.step(ops, s, width, w.blockRows, state);
           locateStored(v, j0, n, g, w);
-          ops.accumulateStored(s, rows, n, v.data, v.type, w.rowAt, w.rowScales, state.alpha, state.o, stride);
+          ops.accumulateStored(s, rows, n, v.data, v.type, w.rowAt, w.rowScales, state.alpha, state.o, stride,
+              w.blockRows);
           continue;
         }
         case PACKED_ROWS -> {
@@ -460,7 +461,7 @@ public final class BlockedAttention implements AttentionKernel {
         }
         case PREPARED_HEAD -> {
           ops.scores(call.q, state.qOffset, rows, headDim, w.preparedKeys, keyBlock * headDim * KEY_BLOCK,
-              width, s);
+              width, s, w.blockRows);
           values = w.preparedValues;
           valueOffset = keyBlock * KEY_BLOCK * stride;
           valueStride = stride;
@@ -468,7 +469,7 @@ public final class BlockedAttention implements AttentionKernel {
         case PACKED_BLOCK -> {
           int packed = (g - g0) * KEY_BLOCK * stride;
           ops.transposeKeys(w.keys, packed, stride, n, headDim, w.kt, 0, w.tile);
-          ops.scores(call.q, state.qOffset, rows, headDim, w.kt, 0, width, s);
+          ops.scores(call.q, state.qOffset, rows, headDim, w.kt, 0, width, s, w.blockRows);
           values = w.values;
           valueOffset = packed;
           valueStride = stride;
@@ -476,7 +477,7 @@ public final class BlockedAttention implements AttentionKernel {
         default -> throw new AssertionError(access);
       }
       OnlineSoftmax.step(ops, s, width, w.blockRows, state);
-      ops.accumulate(s, rows, n, values, valueOffset, valueStride, state.alpha, state.o, stride);
+      ops.accumulate(s, rows, n, values, valueOffset, valueStride, state.alpha, state.o, stride, w.blockRows);
     }
   }
 
@@ -539,7 +540,7 @@ public final class BlockedAttention implements AttentionKernel {
       for (int g = g0; g < g1; g++) {
         RowState state = w.heads[g - g0];
         ops.accumulateKeys(state.scores, rows, from, to, v.floats, (int) v.row(j0, g), (int) v.tokenStride,
-            state.o, stride);
+            state.o, stride, w.blockRows);
       }
     }
   }

@@ -45,6 +45,6 @@ final class OnlineSoftmax {
       shift[r] = m == Float.NEGATIVE_INFINITY ? 0f : -m;
     }
     // Raw scores get the scale inside the exponential's argument: p = e^(s·scale − m).
-    ops.exponentiate(s, count, width, raw ? scale : 1f, shift, alpha, state.sum);
+    ops.exponentiate(s, count, width, raw ? scale : 1f, shift, alpha, state.sum, rows);
   }
 }

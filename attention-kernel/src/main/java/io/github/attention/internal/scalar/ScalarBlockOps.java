@@ -61,7 +61,7 @@ final class ScalarBlockOps implements BlockOps {
 
   @Override
   public void accumulateStoredKeys(float[] p, int rows, int from, int to, MemorySegment v, KvType type,
-      long[] rowAt, float[] rowScale, float[] o, int stride) {
+      long[] rowAt, float[] rowScale, float[] o, int stride, BlockRows seen) {
     throw new UnsupportedOperationException("readsStored is false");
   }
 
@@ -141,7 +141,7 @@ final class ScalarBlockOps implements BlockOps {
    */
   @Override
   public void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
-      float[] s) {
+      float[] s, BlockRows seen) {
     int quads = width & -4;
     for (int r = 0; r < rows; r++) {
       int qr = qOffset[r];
@@ -263,7 +263,7 @@ final class ScalarBlockOps implements BlockOps {
 
   @Override
   public void exponentiate(float[] s, int rows, int width, float factor, float[] shift, float[] alpha,
-      float[] sum) {
+      float[] sum, BlockRows seen) {
     for (int r = 0; r < rows; r++) {
       int sr = r * KEY_BLOCK;
       float add = shift[r];
@@ -283,7 +283,7 @@ final class ScalarBlockOps implements BlockOps {
    */
   @Override
   public void accumulate(float[] p, int rows, int n, float[] values, int valueOffset, int valueStride,
-      float[] alpha, float[] o, int stride) {
+      float[] alpha, float[] o, int stride, BlockRows seen) {
     int quads = stride & -4;
     for (int r = 0; r < rows; r++) {
       int or = r * stride;
@@ -327,10 +327,13 @@ final class ScalarBlockOps implements BlockOps {
     }
   }
 
-  /** As {@link #accumulate} without the rescaling, over keys {@code [from, to)}: the same sums, in order. */
+  /**
+   * As {@link #accumulate} without the rescaling, over keys {@code [from, to)}: the same sums, in order.
+   * Every key, whatever {@code seen} says: the baseline stays the plain loop.
+   */
   @Override
   public void accumulateKeys(float[] p, int rows, int from, int to, float[] values, int valueOffset,
-      int valueStride, float[] o, int stride) {
+      int valueStride, float[] o, int stride, BlockRows seen) {
     for (int r = 0; r < rows; r++) {
       int or = r * stride;
       int pr = r * KEY_BLOCK;

@@ -7,6 +7,7 @@ import static io.github.attention.internal.vector.Species.L;
 import static io.github.attention.internal.vector.Species.S;
 import static io.github.attention.kernel.Blocking.KEY_BLOCK;
 
+import io.github.attention.internal.core.BlockRows;
 import io.github.attention.kernel.KvType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -91,12 +92,22 @@ final class StoredRows {
 
   /**
    * {@code o[r][d] += Σ_{from<=j<to} p[r·KEY_BLOCK + j] · v_j[d]} for {@code r < rows}, {@code d < stride}
-   * (the head width, a multiple of L); rescaling is the caller's.
+   * (the head width, a multiple of L); rescaling is the caller's. With {@code seen}, each row quad only over
+   * its {@linkplain BlockRows#spanFrom span} (the weights outside are 0).
    */
   static void accumulate(float[] p, int rows, int from, int to, MemorySegment v, KvType type, long[] rowAt,
-      float[] rowScale, float[] o, int stride) {
+      float[] rowScale, float[] o, int stride, BlockRows seen) {
     int lastRow = rows - 1;
+    int all0 = from;
+    int all1 = to;
     for (int r = 0; r < rows; r += 4) {
+      if (seen != null) {
+        from = Math.max(all0, seen.spanFrom(r));
+        to = Math.min(all1, seen.spanTo(r));
+        if (from >= to) {
+          continue;
+        }
+      }
       int r1 = Math.min(r + 1, lastRow);
       int r2 = Math.min(r + 2, lastRow);
       int r3 = Math.min(r + 3, lastRow);

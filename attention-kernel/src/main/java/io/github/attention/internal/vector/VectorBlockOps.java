@@ -455,25 +455,42 @@ final class VectorBlockOps implements BlockOps {
 
   @Override
   public void accumulateStoredKeys(float[] p, int rows, int from, int to, MemorySegment v, KvType type,
-      long[] rowAt, float[] rowScale, float[] o, int stride) {
-    StoredRows.accumulate(p, rows, from, to, v, type, rowAt, rowScale, o, stride);
+      long[] rowAt, float[] rowScale, float[] o, int stride, BlockRows seen) {
+    StoredRows.accumulate(p, rows, from, to, v, type, rowAt, rowScale, o, stride, seen);
   }
 
+  /**
+   * Row quads in 4×4 tiles (4×2 with 16 registers), each over its {@linkplain BlockRows#spanFrom span}
+   * rounded out to whole vectors, with narrower tiles at its ends: a causal diagonal block or a sliding
+   * window's first block scores only the keys its rows can see. Each score is the same chain of fused
+   * multiply-adds over {@code d} whichever tile computes it.
+   */
   @Override
   public void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
-      float[] s) {
+      float[] s, BlockRows seen) {
     int r = 0;
     for (; r < (rows & -4); r += 4) {
-      if (Registers.FEW) {
-        for (int c = 0; c < width; c += 2 * L) {
-          scores4x2(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, ktOffset + c,
-              s, r * KEY_BLOCK + c);
+      int from = 0;
+      int to = width;
+      if (seen != null) {
+        from = spanStart(seen, r);
+        to = spanEnd(seen, r, width);
+      }
+      int q0 = qOffset[r];
+      int q1 = qOffset[r + 1];
+      int q2 = qOffset[r + 2];
+      int q3 = qOffset[r + 3];
+      int c = from;
+      if (!Registers.FEW) {
+        for (; c + STRIP <= to; c += STRIP) {
+          scores4x4(q, q0, q1, q2, q3, headDim, kt, ktOffset + c, s, r * KEY_BLOCK + c);
         }
-      } else {
-        for (int c = 0; c < width; c += STRIP) {
-          scores4x4(q, qOffset[r], qOffset[r + 1], qOffset[r + 2], qOffset[r + 3], headDim, kt, ktOffset + c,
-              s, r * KEY_BLOCK + c);
-        }
+      }
+      for (; c + 2 * L <= to; c += 2 * L) {
+        scores4x2(q, q0, q1, q2, q3, headDim, kt, ktOffset + c, s, r * KEY_BLOCK + c);
+      }
+      for (; c < to; c += L) {
+        scores4x1(q, q0, q1, q2, q3, headDim, kt, ktOffset + c, s, r * KEY_BLOCK + c);
       }
     }
     for (; r < rows; r++) {
@@ -481,6 +498,23 @@ final class VectorBlockOps implements BlockOps {
         scores1x4(q, qOffset[r], headDim, kt, ktOffset + c, s, r * KEY_BLOCK + c);
       }
     }
+  }
+
+  /** Like {@link #scores4x4} for one vector of keys: the ends of a row quad's span. */
+  private static void scores4x1(float[] q, int q0, int q1, int q2, int q3, int headDim, float[] kt, int c,
+      float[] s, int dst) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    for (int d = 0; d < headDim; d++) {
+      FloatVector k0 = FloatVector.fromArray(F, kt, d * KEY_BLOCK + c);
+      a0 = k0.fma(FloatVector.broadcast(F, q[q0 + d]), a0);
+      a1 = k0.fma(FloatVector.broadcast(F, q[q1 + d]), a1);
+      a2 = k0.fma(FloatVector.broadcast(F, q[q2 + d]), a2);
+      a3 = k0.fma(FloatVector.broadcast(F, q[q3 + d]), a3);
+    }
+    a0.intoArray(s, dst);
+    a1.intoArray(s, dst + KEY_BLOCK);
+    a2.intoArray(s, dst + 2 * KEY_BLOCK);
+    a3.intoArray(s, dst + 3 * KEY_BLOCK);
   }
 
   private static void scores4x4(float[] q, int q0, int q1, int q2, int q3, int headDim, float[] kt, int c,
@@ -596,6 +630,7 @@ final class VectorBlockOps implements BlockOps {
    */
   @Override
   public void rowMaxima(float[] s, int width, BlockRows rows, float[] blockMax) {
+    // Not raw: only the vectors of the row quad's span, which hold every key the row sees.
     int count = rows.count();
     boolean raw = rows.raw();
     float scale = rows.scale();
@@ -618,7 +653,7 @@ final class VectorBlockOps implements BlockOps {
         boolean alibi = rows.alibi();
         float slope = alibi ? rows.slope(r) : 0f;
         int offset = rows.alibiOffset(r);
-        for (int c = 0; c < width; c += L) {
+        for (int c = spanStart(rows, r), end = spanEnd(rows, r, width); c < end; c += L) {
           FloatVector x = FloatVector.fromArray(F, s, sr + c).mul(scale);
           if (cap > 0f) {
             x = VectorTanh.tanh(x.mul(inverseCap)).mul(cap);
@@ -649,19 +684,32 @@ final class VectorBlockOps implements BlockOps {
     }
   }
 
+  /** Row {@code r}'s quad's span, from its first key rounded down to a vector. */
+  private static int spanStart(BlockRows rows, int r) {
+    return rows.spanFrom(r) & -L;
+  }
+
+  /** Row {@code r}'s quad's span, to its last key rounded up to a vector, within the block's width. */
+  private static int spanEnd(BlockRows rows, int r, int width) {
+    return Math.min(width, (rows.spanTo(r) + L - 1) & -L);
+  }
+
   /**
    * The second pass: one fused multiply-add and one {@link VectorExp#exp} per vector of scores; the row's
    * sum stays in lanes, so a block costs no horizontal reduction.
    */
   @Override
   public void exponentiate(float[] s, int rows, int width, float factor, float[] shift, float[] alpha,
-      float[] sum) {
+      float[] sum, BlockRows seen) {
     FloatVector times = FloatVector.broadcast(F, factor);
+    boolean all = seen == null || seen.raw();
     for (int r = 0; r < rows; r++) {
       int sr = r * KEY_BLOCK;
       FloatVector add = FloatVector.broadcast(F, shift[r]);
       FloatVector vsum = FloatVector.zero(F);
-      for (int c = 0; c < width; c += L) {
+      int from = all ? 0 : spanStart(seen, r);
+      int to = all ? width : spanEnd(seen, r, width);
+      for (int c = from; c < to; c += L) {
         FloatVector p = VectorExp.exp(FloatVector.fromArray(F, s, sr + c).fma(times, add));
         p.intoArray(s, sr + c);
         vsum = vsum.add(p);
@@ -670,30 +718,38 @@ final class VectorBlockOps implements BlockOps {
     }
   }
 
+  /** Each row quad over its keys of {@code [from, to)} inside its {@linkplain BlockRows#spanFrom span}. */
   @Override
   public void accumulateKeys(float[] p, int rows, int from, int to, float[] values, int valueOffset,
-      int valueStride, float[] o, int stride) {
+      int valueStride, float[] o, int stride, BlockRows seen) {
     int strips = stride / STRIP * STRIP;
     int pairs = stride / (2 * L) * (2 * L);
     int r = 0;
     for (; r < (rows & -4); r += 4) {
+      int a = seen == null ? from : Math.max(from, seen.spanFrom(r));
+      int b = seen == null ? to : Math.min(to, seen.spanTo(r));
+      if (a >= b) {
+        continue;
+      }
       int c = 0;
       if (Registers.FEW) {
         for (; c < pairs; c += 2 * L) {
-          accumulate4x2(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c, stride);
+          accumulate4x2(p, r, a, b, values, valueOffset + c, valueStride, o, r * stride + c, stride);
         }
       } else {
         for (; c < strips; c += STRIP) {
-          accumulate4x4(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c, stride);
+          accumulate4x4(p, r, a, b, values, valueOffset + c, valueStride, o, r * stride + c, stride);
         }
       }
       for (; c < stride; c += L) {
-        accumulate4x1(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c, stride);
+        accumulate4x1(p, r, a, b, values, valueOffset + c, valueStride, o, r * stride + c, stride);
       }
     }
     for (; r < rows; r++) {
-      for (int c = 0; c < stride; c += L) {
-        accumulate1x1(p, r, from, to, values, valueOffset + c, valueStride, o, r * stride + c);
+      int a = seen == null ? from : Math.max(from, seen.spanFrom(r));
+      int b = seen == null ? to : Math.min(to, seen.spanTo(r));
+      for (int c = 0; a < b && c < stride; c += L) {
+        accumulate1x1(p, r, a, b, values, valueOffset + c, valueStride, o, r * stride + c);
       }
     }
   }

@@ -101,8 +101,8 @@ class BackendAgreementTest {
         float[] scalar = new float[rows * KEY_BLOCK];
         float[] vector = new float[rows * KEY_BLOCK];
         float[] inPlace = new float[rows * KEY_BLOCK];
-        SCALAR.scores(q, qOffset, rows, headDim, kt, 0, n, scalar);
-        VECTOR.scores(q, qOffset, rows, headDim, kt, 0, width, vector);
+        SCALAR.scores(q, qOffset, rows, headDim, kt, 0, n, scalar, null);
+        VECTOR.scores(q, qOffset, rows, headDim, kt, 0, width, vector, null);
         boolean readsInPlace = VECTOR.readsInPlace(headDim);
         if (readsInPlace) {
           VECTOR.scoresInPlace(q, qOffset, rows, headDim, k, 0, kStride, 0, n, inPlace, tile);
@@ -150,8 +150,8 @@ class BackendAgreementTest {
         float[] start = fill(rows * stride);
         float[] scalar = start.clone();
         float[] vector = start.clone();
-        SCALAR.accumulate(p, rows, n, values, 0, stride, alpha, scalar, stride);
-        VECTOR.accumulate(p, rows, n, values, 0, stride, alpha, vector, stride);
+        SCALAR.accumulate(p, rows, n, values, 0, stride, alpha, scalar, stride, null);
+        VECTOR.accumulate(p, rows, n, values, 0, stride, alpha, vector, stride, null);
         for (int r = 0; r < rows; r++) {
           for (int d = 0; d < stride; d++) {
             double magnitude = Math.abs((double) start[r * stride + d] * alpha[r]);
@@ -210,8 +210,8 @@ class BackendAgreementTest {
     float[] ssum = new float[rows];
     Arrays.fill(vsum, 0, L, 1f);
     ssum[0] = L;
-    VECTOR.exponentiate(vs, rows, KEY_BLOCK, 1f, shift, alpha, vsum);
-    SCALAR.exponentiate(ss, rows, KEY_BLOCK, 1f, shift, alpha, ssum);
+    VECTOR.exponentiate(vs, rows, KEY_BLOCK, 1f, shift, alpha, vsum, null);
+    SCALAR.exponentiate(ss, rows, KEY_BLOCK, 1f, shift, alpha, ssum, null);
     double[] total = new double[rows];
     for (int i = 0; i < s.length; i++) {
       // Both exponentials are within 1 ulp of e^x for the same argument (factor 1 rounds nothing).

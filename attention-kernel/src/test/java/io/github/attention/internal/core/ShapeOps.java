@@ -38,7 +38,8 @@ record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple, boo
 
   @Override
   public void accumulateStoredKeys(float[] p, int rows, int from, int to, java.lang.foreign.MemorySegment v,
-      io.github.attention.kernel.KvType type, long[] rowAt, float[] rowScale, float[] o, int stride) {
+      io.github.attention.kernel.KvType type, long[] rowAt, float[] rowScale, float[] o, int stride,
+      BlockRows seen) {
     throw new UnsupportedOperationException();
   }
 
@@ -67,7 +68,7 @@ record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple, boo
 
   @Override
   public void scores(float[] q, int[] qOffset, int rows, int headDim, float[] kt, int ktOffset, int width,
-      float[] s) {
+      float[] s, BlockRows seen) {
     throw new UnsupportedOperationException();
   }
 
@@ -84,7 +85,7 @@ record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple, boo
 
   @Override
   public void exponentiate(float[] s, int rows, int width, float factor, float[] shift, float[] alpha,
-      float[] sum) {
+      float[] sum, BlockRows seen) {
     throw new UnsupportedOperationException();
   }
 
@@ -95,7 +96,7 @@ record ShapeOps(int keyStep, int dimStep, int sumLanes, int inPlaceMultiple, boo
 
   @Override
   public void accumulateKeys(float[] p, int rows, int from, int to, float[] values, int valueOffset,
-      int valueStride, float[] o, int stride) {
+      int valueStride, float[] o, int stride, BlockRows seen) {
     throw new UnsupportedOperationException();
   }
 

@@ -171,8 +171,8 @@ class VectorBlockOpsTest {
         }
         float[] o = fill(rows * headDim);
         float[] oStored = o.clone();
-        VECTOR.accumulate(p, rows, n, packed, 0, headDim, alpha, o, headDim);
-        VECTOR.accumulateStored(p, rows, n, m, type, rowAt, rowScale, alpha, oStored, headDim);
+        VECTOR.accumulate(p, rows, n, packed, 0, headDim, alpha, o, headDim, null);
+        VECTOR.accumulateStored(p, rows, n, m, type, rowAt, rowScale, alpha, oStored, headDim, null);
         assertArrayEquals(o, oStored, what + ": accumulated values");
       }
     }
@@ -217,11 +217,11 @@ class VectorBlockOpsTest {
         }
         float[] o = fill(rows * headDim);
         float[] split = o.clone();
-        ops.accumulate(p, rows, n, k, 0, kvStride, alpha, o, headDim);
+        ops.accumulate(p, rows, n, k, 0, kvStride, alpha, o, headDim, null);
         ops.rescale(rows, alpha, split, headDim);
         for (int from = 0; from < n; ) {
           int to = Math.min(n, from + 1 + random.nextInt(8));
-          ops.accumulateKeys(p, rows, from, to, k, 0, kvStride, split, headDim);
+          ops.accumulateKeys(p, rows, from, to, k, 0, kvStride, split, headDim, null);
           from = to;
         }
         assertArrayEquals(o, split, ops + ": accumulated values");
