@@ -277,6 +277,65 @@ final class VectorBlockOps implements BlockOps {
   }
 
   /**
+   * Two rows × four keys of {@link #dotQuad}, for machines with 16 vector registers, where the quad's 16
+   * accumulators, 4 query vectors and a key spill: 8 accumulators, 6 loads per 8 FMAs, each row's sums and
+   * folding exactly the quad's.
+   */
+  private static void dotPair(float[] q, int q0, int q1, int headDim, float[] keys, int k0, int k1, int k2,
+      int k3, float[] z, int zAt, int zRowStride) {
+    FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    for (int c = 0; c < headDim; c += L) {
+      FloatVector x0 = FloatVector.fromArray(F, q, q0 + c);
+      FloatVector x1 = FloatVector.fromArray(F, q, q1 + c);
+      FloatVector y = FloatVector.fromArray(F, keys, k0 + c);
+      a00 = y.fma(x0, a00);
+      a10 = y.fma(x1, a10);
+      y = FloatVector.fromArray(F, keys, k1 + c);
+      a01 = y.fma(x0, a01);
+      a11 = y.fma(x1, a11);
+      y = FloatVector.fromArray(F, keys, k2 + c);
+      a02 = y.fma(x0, a02);
+      a12 = y.fma(x1, a12);
+      y = FloatVector.fromArray(F, keys, k3 + c);
+      a03 = y.fma(x0, a03);
+      a13 = y.fma(x1, a13);
+    }
+    IntVector low0 = IntVector.fromArray(I, SELECT_LOW, 0);
+    IntVector high0 = IntVector.fromArray(I, SELECT_HIGH, 0);
+    IntVector low1 = IntVector.fromArray(I, SELECT_LOW, L);
+    IntVector high1 = IntVector.fromArray(I, SELECT_HIGH, L);
+    IntVector x;
+    IntVector y;
+    x = a00.reinterpretAsInts();
+    y = a01.reinterpretAsInts();
+    a00 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a02.reinterpretAsInts();
+    y = a03.reinterpretAsInts();
+    a02 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a00.reinterpretAsInts();
+    y = a02.reinterpretAsInts();
+    a00 = low1.selectFrom(x, y).reinterpretAsFloats().add(
+        high1.selectFrom(x, y).reinterpretAsFloats());
+    a00.intoArray(z, zAt);
+    x = a10.reinterpretAsInts();
+    y = a11.reinterpretAsInts();
+    a10 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a12.reinterpretAsInts();
+    y = a13.reinterpretAsInts();
+    a12 = low0.selectFrom(x, y).reinterpretAsFloats().add(
+        high0.selectFrom(x, y).reinterpretAsFloats());
+    x = a10.reinterpretAsInts();
+    y = a12.reinterpretAsInts();
+    a10 = low1.selectFrom(x, y).reinterpretAsFloats().add(
+        high1.selectFrom(x, y).reinterpretAsFloats());
+    a10.intoArray(z, zAt + zRowStride);
+  }
+
+  /**
    * Scores of rows r..r+3 (clamped to rows-1) against keys j0..j0+L-1 (clamped to end-1): L/4 quads by
    * {@link #dotQuad}, then the remaining folding rounds per row through the small {@code z} tile.
    */
@@ -285,13 +344,24 @@ final class VectorBlockOps implements BlockOps {
     int last = end - 1;
     int lastRow = rows - 1;
     int quads = L / 4;
+    int q0 = qOffset[r];
+    int q1 = qOffset[Math.min(r + 1, lastRow)];
+    int q2 = qOffset[Math.min(r + 2, lastRow)];
+    int q3 = qOffset[Math.min(r + 3, lastRow)];
     for (int quad = 0; quad < quads; quad++) {
       int j = j0 + 4 * quad;
-      dotQuad(q, qOffset[r], qOffset[Math.min(r + 1, lastRow)], qOffset[Math.min(r + 2, lastRow)],
-          qOffset[Math.min(r + 3, lastRow)], headDim, keys,
-          keyOffset + Math.min(j, last) * stride, keyOffset + Math.min(j + 1, last) * stride,
-          keyOffset + Math.min(j + 2, last) * stride, keyOffset + Math.min(j + 3, last) * stride,
-          z, quad * L, quads * L);
+      int k0 = keyOffset + Math.min(j, last) * stride;
+      int k1 = keyOffset + Math.min(j + 1, last) * stride;
+      int k2 = keyOffset + Math.min(j + 2, last) * stride;
+      int k3 = keyOffset + Math.min(j + 3, last) * stride;
+      if (Registers.FEW) {
+        dotPair(q, q0, q1, headDim, keys, k0, k1, k2, k3, z, quad * L, quads * L);
+        if (r + 2 <= lastRow) {
+          dotPair(q, q2, q3, headDim, keys, k0, k1, k2, k3, z, quad * L + 2 * quads * L, quads * L);
+        }
+      } else {
+        dotQuad(q, q0, q1, q2, q3, headDim, keys, k0, k1, k2, k3, z, quad * L, quads * L);
+      }
     }
     for (int row = 0; row < Math.min(4, rows - r); row++) {
       int zr = row * quads * L;
