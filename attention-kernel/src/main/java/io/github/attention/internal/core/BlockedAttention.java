@@ -403,12 +403,11 @@ public final class BlockedAttention implements AttentionKernel {
     int stride = call.plan.paddedDim();
     KvSource k = call.k;
     KvSource v = call.v;
-    if (access == KvAccess.IN_PLACE && (decodeOrder == DecodeOrder.READ_THEN_COMPUTE
-        || k.headsAdjacent() && v.headsAdjacent())) {
+    if (access == KvAccess.IN_PLACE) {
       inPhases(call, g0, g1, i0, rows, j0, n, w);
       return;
     }
-    if (access == KvAccess.IN_PLACE || access == KvAccess.STORED_ROWS) {
+    if (access == KvAccess.STORED_ROWS) {
       // Each head's block is its own range in head-major layouts, each page's in paged ones.
       pass(k, j0, n, g0, g1, w);
       pass(v, j0, n, g0, g1, w);
@@ -435,13 +434,6 @@ public final class BlockedAttention implements AttentionKernel {
       int valueOffset;
       int valueStride;
       switch (access) {
-        case IN_PLACE -> {
-          ops.scoresInPlace(call.q, state.qOffset, rows, headDim, k.floats, (int) k.row(j0, g),
-              (int) k.tokenStride, 0, n, s, w.tile);
-          values = v.floats;
-          valueOffset = (int) v.row(j0, g);
-          valueStride = (int) v.tokenStride;
-        }
         case STORED_ROWS -> {
           locateStored(k, j0, n, g, w);
           ops.scoresStored(call.q, state.qOffset, rows, headDim, k.data, k.type, w.rowAt, w.rowScales, 0, n, s,
@@ -484,16 +476,18 @@ public final class BlockedAttention implements AttentionKernel {
   /**
    * One block of a decoding item reading fp32 K and V in place, in phases: every head's scores, then every
    * head's softmax step, then every head's values; the same arithmetic as {@link #block}'s per-head loop, bit
-   * for bit, in another order. How each phase touches memory is the {@link DecodeOrder}'s:
+   * for bit, in another order. Every in-place block goes this way. How each phase touches memory is the
+   * {@link DecodeOrder}'s (head-major always reads first, see below):
    *
    * <ul>
    *   <li>{@link DecodeOrder#ADDRESS_ORDER} (only for heads side by side in every token, token-major): scores
    *       {@link BlockOps#keyStep()} keys at a time through all the item's heads, values {@link #VALUE_KEYS}
    *       keys at a time, so keys and then values are read in address order and Intel's prefetchers stream
-   *       them while the tiles compute (Zen 4's do not: 30.6–34.2 calls/s there against 45.1–49.1 read first).
-   *       Head by head, a head's rows are a token stride apart (a page at 8 heads × 128), which no prefetcher
-   *       follows: {@link #block} therefore reads the block once beforehand and then computes, waiting for
-   *       memory and computing in turn. Measured on decode-32k-gqa, Intel Xeon (best of 3): 38.9 calls/s
+   *       them while the tiles compute (Zen 4's do not: 30.6–34.2 calls/s there against 45.1–49.1 read first;
+   *       Zen 3's do, see {@link DecodeOrder}). Head by head, a head's rows are a token stride apart (a page at
+   *       8 heads × 128), which no prefetcher follows: the per-head order reads the block once beforehand and
+   *       then computes, waiting for memory and computing in turn. Measured on decode-32k-gqa, Intel Xeon (best
+   *       of 3): 38.9 calls/s
    *       against 35.0–37.0 per head on one thread, 88.6 against 73.5–77.2 on two; the stored 16- and 8-bit
    *       rows lost the same way (bf16 38.5–47.9 against 53.4–55.7, int8 49.8–80.4 against 71.6–81.1, with 4,
    *       16 or 32 value keys and 16 or 64 score keys), so they keep the per-head order.
@@ -510,7 +504,11 @@ public final class BlockedAttention implements AttentionKernel {
     int stride = call.plan.paddedDim();
     KvSource k = call.k;
     KvSource v = call.v;
-    boolean readFirst = decodeOrder == DecodeOrder.READ_THEN_COMPUTE;
+    // Heads not side by side (head-major) are read first whatever the order: measured on AMD EPYC Zen 3
+    // (ADDRESS_ORDER there; one thread, medians), decode-32k-gqa-headmajor ran at 0.58-0.64 of
+    // decode-32k-gqa read first (four runs), 0.59-0.60 in address-order chunks, 0.53-0.56 head by head.
+    boolean readFirst = decodeOrder == DecodeOrder.READ_THEN_COMPUTE
+        || !(k.headsAdjacent() && v.headsAdjacent());
     int scoreKeys = readFirst ? n : ops.keyStep();
     int valueKeys = readFirst ? n : VALUE_KEYS;
     int width = Plan.roundUp(n, ops.keyStep());

@@ -72,13 +72,15 @@ class DecodeOrderTest {
   void thePropertyOverridesTheProcessorAndABadValueIsIgnored() {
     Optional<String> intel = Optional.of("GenuineIntel");
     Optional<String> amd = Optional.of("AuthenticAMD");
-    assertEquals(DecodeOrder.ADDRESS_ORDER, DecodeOrder.choose(null, intel));
-    assertEquals(DecodeOrder.READ_THEN_COMPUTE, DecodeOrder.choose(null, amd));
-    assertEquals(DecodeOrder.READ_THEN_COMPUTE, DecodeOrder.choose(null, Optional.empty()));
-    assertEquals(DecodeOrder.READ_THEN_COMPUTE, DecodeOrder.choose("read_then_compute", intel));
-    assertEquals(DecodeOrder.ADDRESS_ORDER, DecodeOrder.choose(" Address_Order ", amd));
-    assertEquals(DecodeOrder.ADDRESS_ORDER, DecodeOrder.choose("fastest", intel));
-    assertEquals(DecodeOrder.READ_THEN_COMPUTE, DecodeOrder.choose("", amd));
+    assertEquals(DecodeOrder.ADDRESS_ORDER, DecodeOrder.choose(null, intel, true));
+    assertEquals(DecodeOrder.ADDRESS_ORDER, DecodeOrder.choose(null, intel, false));
+    assertEquals(DecodeOrder.READ_THEN_COMPUTE, DecodeOrder.choose(null, amd, true), "Zen 4");
+    assertEquals(DecodeOrder.ADDRESS_ORDER, DecodeOrder.choose(null, amd, false), "Zen 3");
+    assertEquals(DecodeOrder.READ_THEN_COMPUTE, DecodeOrder.choose(null, Optional.empty(), false));
+    assertEquals(DecodeOrder.READ_THEN_COMPUTE, DecodeOrder.choose("read_then_compute", intel, true));
+    assertEquals(DecodeOrder.ADDRESS_ORDER, DecodeOrder.choose(" Address_Order ", amd, true));
+    assertEquals(DecodeOrder.ADDRESS_ORDER, DecodeOrder.choose("fastest", intel, true));
+    assertEquals(DecodeOrder.READ_THEN_COMPUTE, DecodeOrder.choose("", amd, true));
   }
 
   private static float[] toHeadMajor(float[] tokenMajor, int tokens, int kvHeads, int headDim) {
