@@ -172,8 +172,8 @@ public interface BlockOps {
    * call over all of them, since each sum adds its keys in order either way. With {@code seen} (null: every
    * key), the weights the {@link OnlineSoftmax#step} of those rows left, a backend may skip the keys outside
    * the {@linkplain BlockRows#spanFrom span} of a row's quad: their weights are exactly 0, and adding
-   * {@code 0·v} to a sum leaves its bits (for finite values, up to the sign of a zero sum; a masked key's infinite or NaN value then no
-   * longer turns the row into NaN).
+   * {@code 0·v} to a sum leaves its bits (for finite values, up to the sign of a zero sum; a masked key's
+   * infinite or NaN value then no longer turns the row into NaN).
    */
   void accumulateKeys(float[] p, int rows, int from, int to, float[] values, int valueOffset, int valueStride,
       float[] o, int stride, BlockRows seen);

@@ -79,12 +79,12 @@ public final class BlockRows {
   }
 
   /**
-   * Decides the raw path: a block without a mask, soft-cap or ALiBi whose every key is visible to every row
-   * keeps its raw scores ({@code max(s·scale) = scale·max(s)} for a positive scale, and the scale is applied
-   * inside the exponential's fused multiply-add), which saves a store and a multiply per score. Then each
-   * quad of rows' {@linkplain #spanFrom span}.
+   * Decides the raw path and each quad of rows' {@linkplain #spanFrom span}. The raw path: a block without a
+   * mask, soft-cap or ALiBi whose every key is visible to every row keeps its raw scores
+   * ({@code max(s·scale) = scale·max(s)} for a positive scale, and the scale is applied inside the
+   * exponential's fused multiply-add), which saves a store and a multiply per score.
    */
-  void decideRaw(int width) {
+  void decide(int width) {
     boolean all = mask == null && softcap == 0f && slopes == null;
     for (int r = 0; all && r < count; r++) {
       all = first[r] == 0 && visible[r] == width;

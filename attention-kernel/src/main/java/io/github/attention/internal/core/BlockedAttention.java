@@ -487,10 +487,10 @@ public final class BlockedAttention implements AttentionKernel {
    *       Zen 3's do, see {@link DecodeOrder}). Head by head, a head's rows are a token stride apart (a page at
    *       8 heads × 128), which no prefetcher follows: the per-head order reads the block once beforehand and
    *       then computes, waiting for memory and computing in turn. Measured on decode-32k-gqa, Intel Xeon (best
-   *       of 3): 38.9 calls/s
-   *       against 35.0–37.0 per head on one thread, 88.6 against 73.5–77.2 on two; the stored 16- and 8-bit
-   *       rows lost the same way (bf16 38.5–47.9 against 53.4–55.7, int8 49.8–80.4 against 71.6–81.1, with 4,
-   *       16 or 32 value keys and 16 or 64 score keys), so they keep the per-head order.
+   *       of 3): 38.9 calls/s against 35.0–37.0 per head on one thread, 88.6 against 73.5–77.2 on two; the
+   *       stored 16- and 8-bit rows lost the same way (bf16 38.5–47.9 against 53.4–55.7, int8 49.8–80.4
+   *       against 71.6–81.1, with 4, 16 or 32 value keys and 16 or 64 score keys), so they keep the per-head
+   *       order.
    *   <li>{@link DecodeOrder#READ_THEN_COMPUTE} (any layout): the block's keys of all the item's heads are read
    *       once ({@link #pass}) before the scores, each head's keys all at once from cache, and its values once
    *       before the values. A key pass and a value pass, each just before its phase, measured faster on Zen 4
@@ -656,7 +656,7 @@ public final class BlockedAttention implements AttentionKernel {
       out.set(r, (int) Math.max(0, Math.min(n, first)), Math.max(0, Math.min(n, visible)),
           mask == null ? 0 : i * call.kvLen + j0, j0 - p);
     }
-    out.decideRaw(width);
+    out.decide(width);
   }
 
   /** Divides each accumulator row by its running sum into the output; rows that saw no key get zeros. */

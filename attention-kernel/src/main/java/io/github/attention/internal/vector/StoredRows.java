@@ -98,15 +98,11 @@ final class StoredRows {
   static void accumulate(float[] p, int rows, int from, int to, MemorySegment v, KvType type, long[] rowAt,
       float[] rowScale, float[] o, int stride, BlockRows seen) {
     int lastRow = rows - 1;
-    int all0 = from;
-    int all1 = to;
     for (int r = 0; r < rows; r += 4) {
-      if (seen != null) {
-        from = Math.max(all0, seen.spanFrom(r));
-        to = Math.min(all1, seen.spanTo(r));
-        if (from >= to) {
-          continue;
-        }
+      int a = VectorBlockOps.firstKey(seen, r, from);
+      int b = VectorBlockOps.endKey(seen, r, to);
+      if (a >= b) {
+        continue;
       }
       int r1 = Math.min(r + 1, lastRow);
       int r2 = Math.min(r + 2, lastRow);
@@ -122,10 +118,10 @@ final class StoredRows {
         int o2 = r2 * stride;
         int o3 = r3 * stride;
         switch (type) {
-          case F32 -> valuesF32(p, p0, p1, p2, p3, from, to, v, rowAt, c, c1, o, o0, o1, o2, o3);
-          case BF16 -> valuesBf16(p, p0, p1, p2, p3, from, to, v, rowAt, c, c1, o, o0, o1, o2, o3);
-          case F16 -> valuesF16(p, p0, p1, p2, p3, from, to, v, rowAt, c, c1, o, o0, o1, o2, o3);
-          case INT8 -> valuesInt8(p, p0, p1, p2, p3, from, to, v, rowAt, rowScale, c, c1, o, o0, o1, o2, o3);
+          case F32 -> valuesF32(p, p0, p1, p2, p3, a, b, v, rowAt, c, c1, o, o0, o1, o2, o3);
+          case BF16 -> valuesBf16(p, p0, p1, p2, p3, a, b, v, rowAt, c, c1, o, o0, o1, o2, o3);
+          case F16 -> valuesF16(p, p0, p1, p2, p3, a, b, v, rowAt, c, c1, o, o0, o1, o2, o3);
+          case INT8 -> valuesInt8(p, p0, p1, p2, p3, a, b, v, rowAt, rowScale, c, c1, o, o0, o1, o2, o3);
         }
       }
     }

@@ -754,6 +754,16 @@ final class VectorBlockOps implements BlockOps {
     }
   }
 
+  /** The first key of {@code [from, ...)} inside row {@code r}'s quad's span ({@code from} without one). */
+  static int firstKey(BlockRows seen, int r, int from) {
+    return seen == null ? from : Math.max(from, seen.spanFrom(r));
+  }
+
+  /** The end of {@code [..., to)} inside row {@code r}'s quad's span ({@code to} without one). */
+  static int endKey(BlockRows seen, int r, int to) {
+    return seen == null ? to : Math.min(to, seen.spanTo(r));
+  }
+
   /** Row {@code r}'s quad's span, from its first key rounded down to a vector. */
   private static int spanStart(BlockRows rows, int r) {
     return rows.spanFrom(r) & -L;
@@ -796,8 +806,8 @@ final class VectorBlockOps implements BlockOps {
     int pairs = stride / (2 * L) * (2 * L);
     int r = 0;
     for (; r < (rows & -4); r += 4) {
-      int a = seen == null ? from : Math.max(from, seen.spanFrom(r));
-      int b = seen == null ? to : Math.min(to, seen.spanTo(r));
+      int a = firstKey(seen, r, from);
+      int b = endKey(seen, r, to);
       if (a >= b) {
         continue;
       }
@@ -816,8 +826,8 @@ final class VectorBlockOps implements BlockOps {
       }
     }
     for (; r < rows; r++) {
-      int a = seen == null ? from : Math.max(from, seen.spanFrom(r));
-      int b = seen == null ? to : Math.min(to, seen.spanTo(r));
+      int a = firstKey(seen, r, from);
+      int b = endKey(seen, r, to);
       for (int c = 0; a < b && c < stride; c += L) {
         accumulate1x1(p, r, a, b, values, valueOffset + c, valueStride, o, r * stride + c);
       }

@@ -179,7 +179,7 @@ class BackendAgreementTest {
     masked.set(0, 0, KEY_BLOCK, 10, 0);
     masked.set(1, 0, 17, 210, 0);
     masked.set(2, 0, 0, 410, 0);
-    masked.decideRaw(KEY_BLOCK);
+    masked.decide(KEY_BLOCK);
     float[] vs = s.clone();
     float[] ss = s.clone();
     float[] vmax = new float[rows];

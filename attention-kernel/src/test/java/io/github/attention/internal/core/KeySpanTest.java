@@ -56,7 +56,7 @@ class KeySpanTest {
         }
         seen.set(r, first[r], visible[r], 0, 0);
       }
-      seen.decideRaw(width);
+      seen.decide(width);
       String what = rows + " rows, " + n + " keys, head " + headDim + ", ranges " + Arrays.toString(first)
           + " to " + Arrays.toString(visible);
 
@@ -133,7 +133,7 @@ class KeySpanTest {
     seen.set(3, 11, 30, 0, 0);
     seen.set(4, 7, 7, 0, 0);
     seen.set(5, 3, 3, 0, 0);
-    seen.decideRaw(64);
+    seen.decide(64);
     assertEquals(10, seen.spanFrom(2));
     assertEquals(40, seen.spanTo(3));
     assertEquals(0, seen.spanFrom(5), "a quad whose rows see nothing");

@@ -38,7 +38,7 @@ class OnlineSoftmaxTest {
     for (int r = 0; r < count; r++) {
       rows.set(r, 0, visible, maskOffset == null ? 0 : maskOffset[r], 0);
     }
-    rows.decideRaw(WIDTH);
+    rows.decide(WIDTH);
     return rows;
   }
 
