@@ -30,6 +30,28 @@ public interface BlockOps {
   /** @return the granularity of an accumulator row: the head width is rounded up to a multiple of it */
   int dimStep();
 
+  /**
+   * Keys per step of a decoding block's scores when the block reads K in address order, through all of an
+   * item's heads before the next step ({@code DecodeOrder.ADDRESS_ORDER}); every step starts at a multiple
+   * of it, and so must every vector of keys {@link #scoresInPlace} is given.
+   *
+   * @return keys per step; by default {@link #keyStep()}
+   */
+  default int addressOrderScoreKeys() {
+    return keyStep();
+  }
+
+  /**
+   * Keys per step of a decoding block's values in address order, as {@link #addressOrderScoreKeys} (16: 64 KiB
+   * at 8 heads × 128); each step loads and stores a head's accumulators once, 16 stores per 256 FMAs of a
+   * 4×4 tile.
+   *
+   * @return keys per step; by default 16
+   */
+  default int addressOrderValueKeys() {
+    return 16;
+  }
+
   /** @return how many partial sums a row's running sum is kept as (see {@link #rowSum}) */
   int sumLanes();
 

@@ -63,11 +63,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class BlockedAttention implements AttentionKernel {
 
   private static final int KEY_BLOCK = Blocking.KEY_BLOCK;
-  /**
-   * Keys per step of {@link #inPhases}'s values in address order (64 KiB at 8 heads × 128): each step loads
-   * and stores the accumulators once, 16 stores per 256 FMAs of a 4×4 tile.
-   */
-  private static final int VALUE_KEYS = 16;
   private static final AtomicLong CALL_IDS = new AtomicLong();
 
   private final Backend backend;
@@ -481,10 +476,10 @@ public final class BlockedAttention implements AttentionKernel {
    *
    * <ul>
    *   <li>{@link DecodeOrder#ADDRESS_ORDER} (only for heads side by side in every token, token-major): scores
-   *       {@link BlockOps#keyStep()} keys at a time through all the item's heads, values {@link #VALUE_KEYS}
-   *       keys at a time, so keys and then values are read in address order and Intel's prefetchers stream
-   *       them while the tiles compute (Zen 4's do not: 30.6–34.2 calls/s there against 45.1–49.1 read first;
-   *       Zen 3's do, see {@link DecodeOrder}). Head by head, a head's rows are a token stride apart (a page at
+   *       {@link BlockOps#addressOrderScoreKeys()} keys at a time through all the item's heads, values
+   *       {@link BlockOps#addressOrderValueKeys()} keys at a time, so keys and then values are read in address
+   *       order and Intel's prefetchers stream them while the tiles compute (Zen 4's do not: 30.6–34.2
+   *       calls/s there against 45.1–49.1 read first; Zen 3's do, see {@link DecodeOrder}). Head by head, a head's rows are a token stride apart (a page at
    *       8 heads × 128), which no prefetcher follows: the per-head order reads the block once beforehand and
    *       then computes, waiting for memory and computing in turn. Measured on decode-32k-gqa, Intel Xeon (best
    *       of 3): 38.9 calls/s against 35.0–37.0 per head on one thread, 88.6 against 73.5–77.2 on two; the
@@ -509,8 +504,8 @@ public final class BlockedAttention implements AttentionKernel {
     // decode-32k-gqa read first (four runs), 0.59-0.60 in address-order chunks, 0.53-0.56 head by head.
     boolean readFirst = decodeOrder == DecodeOrder.READ_THEN_COMPUTE
         || !(k.headsAdjacent() && v.headsAdjacent());
-    int scoreKeys = readFirst ? n : ops.keyStep();
-    int valueKeys = readFirst ? n : VALUE_KEYS;
+    int scoreKeys = readFirst ? n : ops.addressOrderScoreKeys();
+    int valueKeys = readFirst ? n : ops.addressOrderValueKeys();
     int width = Plan.roundUp(n, ops.keyStep());
     describeRows(call, i0, rows, j0, n, width, w.blockRows);
     if (readFirst) {
