@@ -142,7 +142,7 @@ final class StoredRows {
   }
 
   private static FloatVector int8(MemorySegment m, long element, float scale) {
-    return VectorWiden.int8(VectorWiden.int8Lanes(m, element), scale);
+    return VectorWiden.int8(m, element, scale);
   }
 
   private static void keysF32(float[] q, int q0, int q1, int q2, int q3, int headDim, MemorySegment m,
