@@ -479,9 +479,10 @@ public final class BlockedAttention implements AttentionKernel {
    *       {@link BlockOps#addressOrderScoreKeys()} keys at a time through all the item's heads, values
    *       {@link BlockOps#addressOrderValueKeys()} keys at a time, so keys and then values are read in address
    *       order and Intel's prefetchers stream them while the tiles compute (Zen 4's do not: 30.6–34.2
-   *       calls/s there against 45.1–49.1 read first; Zen 3's do, see {@link DecodeOrder}). Head by head, a head's rows are a token stride apart (a page at
-   *       8 heads × 128), which no prefetcher follows: the per-head order reads the block once beforehand and
-   *       then computes, waiting for memory and computing in turn. Measured on decode-32k-gqa, Intel Xeon (best
+   *       calls/s there against 45.1–49.1 read first; Zen 3's do, see {@link DecodeOrder}). Head by head, a
+   *       head's rows are a token stride apart (a page at 8 heads × 128), which no prefetcher follows: the
+   *       per-head order reads the block once beforehand and then computes, waiting for memory and computing
+   *       in turn. Measured on decode-32k-gqa, Intel Xeon (best
    *       of 3): 38.9 calls/s against 35.0–37.0 per head on one thread, 88.6 against 73.5–77.2 on two; the
    *       stored 16- and 8-bit rows lost the same way (bf16 38.5–47.9 against 53.4–55.7, int8 49.8–80.4
    *       against 71.6–81.1, with 4, 16 or 32 value keys and 16 or 64 score keys), so they keep the per-head

@@ -40,8 +40,8 @@ public enum DecodeOrder {
   /**
    * Token-major blocks are computed straight from memory, {@link BlockOps#addressOrderScoreKeys()} keys of
    * every head at a time for the scores and then {@link BlockOps#addressOrderValueKeys()} keys of every head
-   * at a time for the values, so that the block is read in address order while the tiles compute. Head-major blocks are read once (K and V) and then computed
-   * head by head.
+   * at a time for the values, so that the block is read in address order while the tiles compute.
+   * Head-major blocks are read once (K and V) and then computed head by head.
    */
   ADDRESS_ORDER,
 
