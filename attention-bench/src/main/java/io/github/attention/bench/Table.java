@@ -5,7 +5,7 @@ import java.util.Locale;
 /** Formats {@link Results} as the plain-text tables {@link Compare} prints: kernels, then layers. */
 final class Table {
 
-  private static final String FORMAT = "%-29s %8s %8s %8s %8s %8s %8s %7s %7s %8s %8s%n";
+  private static final String FORMAT = "%-29s %8s %8s %8s %8s %8s %8s %7s %7s %8s %8s %8s%n";
   private static final String ORT_FORMAT = "%-29s %8s %8s %8s %8s %8s %8s %8s  %s%n";
   private static final String LAYER_FORMAT = "%-19s %7s %7s %7s %7s %7s %7s %7s %7s %7s %6s %6s%n";
 
@@ -17,9 +17,9 @@ final class Table {
     t.append(String.format(Locale.ROOT, "Measured limits of one core: fp32 FMA peak %.1f GFLOP/s, DRAM read"
         + " %.1f GB/s.%n%n", limits.peakGflops(), limits.dramGbytes()));
     t.append(String.format(Locale.ROOT, FORMAT, "", "scalar", "vector", "", "vector", "vector", "vector",
-        "% of", "alloc", "128-bit", "128-bit"));
+        "% of", "alloc", "128-bit", "128-bit", "128-bit"));
     t.append(String.format(Locale.ROOT, FORMAT, "shape", "GFLOP/s", "GFLOP/s", "speedup", "% peak",
-        "ms/call", "K/V GB/s", "DRAM", "B/call", "GFLOP/s", "speedup"));
+        "ms/call", "K/V GB/s", "DRAM", "B/call", "GFLOP/s", "speedup", "B/call"));
     for (Results.Row row : r.rows()) {
       boolean decode = row.shape().decode();
       t.append(String.format(Locale.ROOT, FORMAT, row.shape().id(),
@@ -32,13 +32,15 @@ final class Table {
           decode ? number(row.percentOfDram(limits), 0) + "%" : "-",
           number(row.vector().allocBytesPerCall(), 0),
           row.vector128() == null ? "-" : number(row.vector128().gflops(), 1),
-          row.vector128() == null ? "-" : number(row.narrowSpeedup(), 1) + "x"));
+          row.vector128() == null ? "-" : number(row.narrowSpeedup(), 1) + "x",
+          row.vector128() == null ? "-" : number(row.vector128().allocBytesPerCall(), 0)));
     }
     t.append(String.format(Locale.ROOT, "%n"
         + "speedup = vector / scalar GFLOP/s; %% peak = vector GFLOP/s / measured FMA peak;%n"
         + "K/V GB/s (decode only) = bytes of K and V per call x calls/s; %% of DRAM = that / measured read"
         + " bandwidth;%nalloc = bytes the benchmark thread allocated per vector call; 128-bit = the vector"
-        + " kernel forced to 128-bit vectors%n(ARM NEON's width), speedup over scalar.%n"));
+        + " kernel forced to 128-bit vectors%n(ARM NEON's width), speedup over scalar, bytes allocated per"
+        + " call.%n"));
     if (r.environment().ort() != null) {
       t.append(String.format(Locale.ROOT, "%n"));
       ort(t, r);
