@@ -4,6 +4,7 @@ import static io.github.attention.kernel.Blocking.KEY_BLOCK;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.github.attention.internal.RandomArrays;
 import io.github.attention.internal.scalar.ScalarBackend;
 import io.github.attention.internal.vector.VectorBackend;
 import java.util.Arrays;
@@ -31,11 +32,7 @@ class BackendAgreementTest {
   }
 
   private float[] fill(int n) {
-    float[] a = new float[n];
-    for (int i = 0; i < n; i++) {
-      a[i] = (float) (random.nextDouble() * 4 - 2);
-    }
-    return a;
+    return RandomArrays.uniform(random, n);
   }
 
   @Test

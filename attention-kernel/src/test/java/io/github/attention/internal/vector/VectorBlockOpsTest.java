@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.attention.internal.RandomArrays;
 import io.github.attention.internal.core.BlockOps;
 import io.github.attention.internal.core.LinearMap;
 import io.github.attention.internal.scalar.ScalarBackend;
@@ -37,11 +38,7 @@ class VectorBlockOpsTest {
   }
 
   private float[] fill(int n) {
-    float[] a = new float[n];
-    for (int i = 0; i < n; i++) {
-      a[i] = (float) (random.nextDouble() * 4 - 2);
-    }
-    return a;
+    return RandomArrays.uniform(random, n);
   }
 
   @Test
