@@ -3,13 +3,20 @@ package io.github.attention.internal.parallel;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The threads behind a {@link io.github.attention.kernel.Parallelism}: the caller plus either owned worker
- * threads, parked between calls, or helper tasks submitted to an executor. {@link #run} hands out the items
- * of one call through a shared counter, so whichever thread is free takes the next item; items are fixed by
- * the call's shapes, never by the number of threads, so results do not depend on it.
+ * threads, parked between calls, or helper tasks submitted to an executor. {@link #run} cuts the items of
+ * one call into one contiguous run per thread; each thread takes its own run's items from the front, and a
+ * thread whose run is done takes items from the back of the run with most left. Items are fixed by the
+ * call's shapes, never by the number of threads, and which thread runs an item changes none of its
+ * arithmetic, so results do not depend on it.
+ *
+ * <p>Why runs, not one shared counter: the kernel's items are laid out so that neighbours share work a
+ * thread does once (a prepared KV head, a contiguous range of the cache), and a shared counter deals
+ * neighbours to different threads, so that every thread repeats it.
  *
  * <p>The caller always takes part, so a call finishes even if an executor never runs the helpers it was
  * given; at most {@code threads - 1} helper tasks are queued in an executor at any time (a helper that starts
@@ -30,7 +37,11 @@ public final class WorkerTeam {
   private final Runnable[] helpers;
 
   private final AtomicInteger state = new AtomicInteger();
-  private final AtomicInteger next = new AtomicInteger();
+  /** Per run: its next item from the front (high 32 bits) and its end, exclusive (low 32 bits). */
+  private final AtomicLongArray runs;
+  /** Participants of the current call so far: each takes the next index; the caller's run is 0. */
+  private final AtomicInteger joined = new AtomicInteger();
+  private volatile boolean stopped;
   /** Helper tasks submitted to the executor that have not started yet. */
   private final AtomicInteger queued = new AtomicInteger();
   /** Bumped once per call: owned workers wake when it changes. */
@@ -38,7 +49,8 @@ public final class WorkerTeam {
   private volatile boolean closed;
   private Thread caller;
   private Work work;
-  private int count;
+  /** How many runs the current call's items are cut into. */
+  private int parts;
   private volatile Throwable failure;
 
   /**
@@ -54,6 +66,7 @@ public final class WorkerTeam {
     this.threads = threads;
     this.executor = executor;
     this.helpers = new Runnable[threads - 1];
+    this.runs = new AtomicLongArray(threads);
     for (int i = 0; i < helpers.length; i++) {
       helpers[i] = () -> {
         queued.decrementAndGet();
@@ -118,10 +131,15 @@ public final class WorkerTeam {
           + " running one through it (from an executor's execute()?)");
     }
     this.work = work;
-    this.count = count;
     this.caller = Thread.currentThread();
     this.failure = null;
-    next.set(0);
+    int parts = helpersWanted + 1;
+    this.parts = parts;
+    for (int r = 0; r < parts; r++) {
+      runs.set(r, run((int) ((long) r * count / parts), (int) ((long) (r + 1) * count / parts)));
+    }
+    stopped = false;
+    joined.set(1);
     state.set(OPEN); // publishes the fields above to helpers that join
     generation++;
     if (executor == null) {
@@ -145,7 +163,7 @@ public final class WorkerTeam {
       }
     }
     try {
-      claimItems();
+      claimItems(0);
     } catch (Throwable t) {
       recordFailure(t);
     }
@@ -193,7 +211,7 @@ public final class WorkerTeam {
     } while (!state.compareAndSet(s, s + ONE_HELPER));
     Thread waiting = caller;
     try {
-      claimItems();
+      claimItems(joined.getAndIncrement());
     } catch (Throwable t) {
       recordFailure(t);
     } finally {
@@ -203,11 +221,60 @@ public final class WorkerTeam {
     }
   }
 
-  private void claimItems() {
+  /** Runs the items of run {@code own} (none if there is no such run), then the backs of the others'. */
+  private void claimItems(int own) {
     Work current = work;
-    int total = count;
-    for (int i; (i = next.getAndIncrement()) < total; ) {
+    if (own < parts) {
+      for (int i; !stopped && (i = takeFront(own)) >= 0; ) {
+        current.run(i);
+      }
+    }
+    for (int i; !stopped && (i = takeBack()) >= 0; ) {
       current.run(i);
+    }
+  }
+
+  private static long run(int front, int end) {
+    return (long) front << 32 | end & 0xffff_ffffL;
+  }
+
+  /** The next item of run {@code r} from its front, or -1 if none is left. */
+  private int takeFront(int r) {
+    while (true) {
+      long s = runs.get(r);
+      int front = (int) (s >>> 32);
+      int end = (int) s;
+      if (front >= end) {
+        return -1;
+      }
+      if (runs.compareAndSet(r, s, run(front + 1, end))) {
+        return front;
+      }
+    }
+  }
+
+  /** The last item of the run with most items left, or -1 if no run has any. */
+  private int takeBack() {
+    while (true) {
+      int best = -1;
+      int most = 0;
+      long seen = 0;
+      for (int r = 0; r < parts; r++) {
+        long s = runs.get(r);
+        int left = (int) s - (int) (s >>> 32);
+        if (left > most) {
+          best = r;
+          most = left;
+          seen = s;
+        }
+      }
+      if (best < 0) {
+        return -1;
+      }
+      int end = (int) seen;
+      if (runs.compareAndSet(best, seen, run((int) (seen >>> 32), end - 1))) {
+        return end - 1;
+      }
     }
   }
 
@@ -215,7 +282,7 @@ public final class WorkerTeam {
     if (failure == null) {
       failure = t;
     }
-    next.set(Integer.MAX_VALUE / 2); // stop handing out items
+    stopped = true; // stop handing out items
   }
 
   /** An owned worker: parks until a new call begins, helps with it, parks again. */

@@ -7,11 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.attention.kernel.Parallelism;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
@@ -154,6 +158,48 @@ class WorkerTeamTest {
     AtomicInteger single = new AtomicInteger();
     team[0].run(item -> single.incrementAndGet(), 1);
     assertEquals(1, single.get());
+  }
+
+  /**
+   * With no helper at work (an executor that never runs its tasks) the caller runs everything: first its own
+   * run of the items, from the front, then the others' from the back, always the run with most left (the
+   * first such on a tie).
+   */
+  @Test
+  void theCallerTakesItsOwnRunThenTheBacksOfTheOthers() {
+    List<Runnable> neverRun = new ArrayList<>();
+    WorkerTeam team = new WorkerTeam(3, neverRun::add);
+    List<Integer> order = new ArrayList<>();
+    team.run(order::add, 10);
+    // Runs [0, 3), [3, 6), [6, 10).
+    assertEquals(List.of(0, 1, 2, 9, 5, 8, 4, 7, 3, 6), order);
+    assertEquals(2, neverRun.size(), "helpers were offered to the executor");
+  }
+
+  /** Whoever runs them, every item of every call runs exactly once (threads 2-4, random item counts). */
+  @Test
+  void everyItemRunsExactlyOnce() {
+    SplittableRandom random = new SplittableRandom(7);
+    for (int threads = 2; threads <= 4; threads++) {
+      WorkerTeam team = new WorkerTeam(threads, null);
+      try {
+        for (int call = 0; call < 300; call++) {
+          int count = random.nextInt(40);
+          AtomicIntegerArray runs = new AtomicIntegerArray(count);
+          team.run(item -> {
+            runs.incrementAndGet(item);
+            if (item % 7 == 0) {
+              Thread.yield();
+            }
+          }, count);
+          for (int i = 0; i < count; i++) {
+            assertEquals(1, runs.get(i), "item " + i + " of " + count + " on " + threads + " threads");
+          }
+        }
+      } finally {
+        team.close();
+      }
+    }
   }
 
   @Test
