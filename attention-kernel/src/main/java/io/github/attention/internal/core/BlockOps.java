@@ -189,6 +189,32 @@ public interface BlockOps {
   void rescale(int rows, float[] alpha, float[] o, int stride);
 
   /**
+   * @return the width in floats of the column panels a prepared head's values are laid out in for
+   *     {@link #accumulatePanels} ({@link #toPanels}), or 0 if this backend takes them as rows
+   */
+  default int valuePanel() {
+    return 0;
+  }
+
+  /**
+   * Lays out {@code n} value rows {@code src[j·stride + d]} as column panels of {@link #valuePanel()} floats:
+   * the panel of columns {@code [c, c + w)} ({@code w} the panel width, less for the last) holds key
+   * {@code j}'s at {@code dst[dstOffset + c·KEY_BLOCK + j·w]}. Only for a backend whose panel width is not 0.
+   */
+  default void toPanels(float[] src, int n, int stride, float[] dst, int dstOffset) {
+    throw new UnsupportedOperationException("values as rows");
+  }
+
+  /**
+   * {@link #accumulate} over values laid out by {@link #toPanels} at {@code offset}: the same sums in the
+   * same order, so the same bits.
+   */
+  default void accumulatePanels(float[] p, int rows, int n, float[] panels, int offset, float[] alpha,
+      float[] o, int stride, BlockRows seen) {
+    throw new UnsupportedOperationException("values as rows");
+  }
+
+  /**
    * The sums of {@link #accumulate} over keys {@code from <= j < to} only (value row {@code j} at
    * {@code valueOffset + j·valueStride}), without the rescaling: consecutive ranges give the same bits as one
    * call over all of them, since each sum adds its keys in order either way. With {@code seen} (null: every

@@ -449,6 +449,12 @@ public final class BlockedAttention implements AttentionKernel {
         case PREPARED_HEAD -> {
           ops.scores(call.q, state.qOffset, rows, headDim, w.preparedKeys, keyBlock * headDim * KEY_BLOCK,
               width, s, w.blockRows);
+          if (ops.valuePanel() > 0) {
+            OnlineSoftmax.step(ops, s, width, w.blockRows, state);
+            ops.accumulatePanels(s, rows, n, w.preparedValues, keyBlock * KEY_BLOCK * stride, state.alpha,
+                state.o, stride, w.blockRows);
+            continue;
+          }
           values = w.preparedValues;
           valueOffset = keyBlock * KEY_BLOCK * stride;
           valueStride = stride;
@@ -729,7 +735,12 @@ public final class BlockedAttention implements AttentionKernel {
       int n = Math.min(KEY_BLOCK, call.kvLen - j0);
       packRows(call.k, j0, n, g, g + 1, w.keys, 0, headDim, stride, w);
       ops.transposeKeys(w.keys, 0, stride, n, headDim, w.preparedKeys, b * headDim * KEY_BLOCK, w.tile);
-      packRows(call.v, j0, n, g, g + 1, w.preparedValues, b * KEY_BLOCK * stride, headDim, stride, w);
+      if (ops.valuePanel() > 0) {
+        packRows(call.v, j0, n, g, g + 1, w.values, 0, headDim, stride, w);
+        ops.toPanels(w.values, n, stride, w.preparedValues, b * KEY_BLOCK * stride);
+      } else {
+        packRows(call.v, j0, n, g, g + 1, w.preparedValues, b * KEY_BLOCK * stride, headDim, stride, w);
+      }
     }
   }
 }

@@ -988,6 +988,105 @@ final class VectorBlockOps implements BlockOps {
     }
   }
 
+  /** Column panels of a prepared head's values: the 4 × 2 value tile's width, with 16 registers. */
+  private static final int PANEL = 2 * L;
+
+  @Override
+  public int valuePanel() {
+    return Registers.FEW ? PANEL : 0;
+  }
+
+  @Override
+  public void toPanels(float[] src, int n, int stride, float[] dst, int dstOffset) {
+    for (int c = 0; c < stride; c += PANEL) {
+      int width = Math.min(PANEL, stride - c);
+      int base = dstOffset + c * KEY_BLOCK;
+      for (int j = 0; j < n; j++) {
+        for (int d = 0; d < width; d += L) {
+          FloatVector.fromArray(F, src, j * stride + c + d).intoArray(dst, base + j * width + d);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void accumulatePanels(float[] p, int rows, int n, float[] panels, int offset, float[] alpha,
+      float[] o, int stride, BlockRows seen) {
+    rescale(rows, alpha, o, stride);
+    int pairs = stride / PANEL * PANEL;
+    int r = 0;
+    for (; r < (rows & -4); r += 4) {
+      int a = firstKey(seen, r, 0);
+      int b = endKey(seen, r, n);
+      if (a >= b) {
+        continue;
+      }
+      accumulate4x2Panels(p, r, a, b, panels, offset, pairs, o, r * stride, stride);
+      if (pairs < stride) {
+        accumulate4x1(p, r, a, b, panels, offset + pairs * KEY_BLOCK, L, o, r * stride + pairs, stride);
+      }
+    }
+    for (; r < rows; r++) {
+      int a = firstKey(seen, r, 0);
+      int b = endKey(seen, r, n);
+      for (int c = 0; a < b && c < stride; c += L) {
+        int panel = c / PANEL * PANEL;
+        int width = Math.min(PANEL, stride - panel);
+        accumulate1x1(p, r, a, b, panels, offset + panel * KEY_BLOCK + c - panel, width, o, r * stride + c);
+      }
+    }
+  }
+
+  /**
+   * {@link #accumulate4x2} over column panels: key {@code j}'s values of the pair at {@code c} are
+   * {@code PANEL} floats at {@code offset + c·KEY_BLOCK + j·PANEL}, a constant stride the JIT strength-reduces
+   * and range-checks once.
+   */
+  private static void accumulate4x2Panels(float[] p, int r, int from, int to, float[] panels, int offset,
+      int width, float[] o, int o0, int stride) {
+    int p0 = r * KEY_BLOCK;
+    for (int c = 0; c < width; c += PANEL) {
+      int oAt = o0 + c;
+      int o1 = oAt + stride;
+      int o2 = o1 + stride;
+      int o3 = o2 + stride;
+      FloatVector o00 = FloatVector.fromArray(F, o, oAt);
+      FloatVector o01 = FloatVector.fromArray(F, o, oAt + L);
+      FloatVector o10 = FloatVector.fromArray(F, o, o1);
+      FloatVector o11 = FloatVector.fromArray(F, o, o1 + L);
+      FloatVector o20 = FloatVector.fromArray(F, o, o2);
+      FloatVector o21 = FloatVector.fromArray(F, o, o2 + L);
+      FloatVector o30 = FloatVector.fromArray(F, o, o3);
+      FloatVector o31 = FloatVector.fromArray(F, o, o3 + L);
+      int base = offset + c * KEY_BLOCK;
+      for (int j = from; j < to; j++) {
+        int vj = base + j * PANEL;
+        FloatVector v0 = FloatVector.fromArray(F, panels, vj);
+        FloatVector v1 = FloatVector.fromArray(F, panels, vj + L);
+        FloatVector w = FloatVector.broadcast(F, p[p0 + j]);
+        o00 = v0.fma(w, o00);
+        o01 = v1.fma(w, o01);
+        w = FloatVector.broadcast(F, p[p0 + KEY_BLOCK + j]);
+        o10 = v0.fma(w, o10);
+        o11 = v1.fma(w, o11);
+        w = FloatVector.broadcast(F, p[p0 + 2 * KEY_BLOCK + j]);
+        o20 = v0.fma(w, o20);
+        o21 = v1.fma(w, o21);
+        w = FloatVector.broadcast(F, p[p0 + 3 * KEY_BLOCK + j]);
+        o30 = v0.fma(w, o30);
+        o31 = v1.fma(w, o31);
+      }
+      o00.intoArray(o, oAt);
+      o01.intoArray(o, oAt + L);
+      o10.intoArray(o, o1);
+      o11.intoArray(o, o1 + L);
+      o20.intoArray(o, o2);
+      o21.intoArray(o, o2 + L);
+      o30.intoArray(o, o3);
+      o31.intoArray(o, o3 + L);
+    }
+  }
+
   /** {@code o[r][d] *= alpha[r]}: the accumulators' rescaling before a block's values are added. */
   @Override
   public void rescale(int rows, float[] alpha, float[] o, int stride) {

@@ -226,6 +226,40 @@ class VectorBlockOpsTest {
     }
   }
 
+  /**
+   * With 16 registers a prepared head's values are laid out in column panels: accumulating from them must
+   * give the bits of accumulating from the same values as rows (random rows, head widths with and without
+   * a narrow last panel, key counts, rescaling). With 32 registers the values stay rows.
+   */
+  @Test
+  void valuesInPanelsGiveTheBitsOfValuesInRows() {
+    if (!Registers.FEW) {
+      assertEquals(0, VECTOR.valuePanel(), "32 registers: values as rows");
+      return;
+    }
+    assertEquals(2 * L, VECTOR.valuePanel());
+    for (int trial = 0; trial < 300; trial++) {
+      int rows = 1 + random.nextInt(13);
+      int stride = L * (1 + random.nextInt(5));
+      int n = 1 + random.nextInt(KEY_BLOCK);
+      int offset = L * random.nextInt(3);
+      float[] values = fill(n * stride);
+      float[] panels = new float[offset + KEY_BLOCK * stride];
+      Arrays.fill(panels, Float.NaN); // what toPanels does not write must not be read
+      VECTOR.toPanels(values, n, stride, panels, offset);
+      float[] p = fill(rows * KEY_BLOCK);
+      float[] alpha = new float[rows];
+      for (int r = 0; r < rows; r++) {
+        alpha[r] = r % 3 == 0 ? 1f : (float) random.nextDouble();
+      }
+      float[] fromRows = fill(rows * stride);
+      float[] fromPanels = fromRows.clone();
+      VECTOR.accumulate(p, rows, n, values, 0, stride, alpha, fromRows, stride, null);
+      VECTOR.accumulatePanels(p, rows, n, panels, offset, alpha, fromPanels, stride, null);
+      assertArrayEquals(fromRows, fromPanels, rows + " rows, stride " + stride + ", " + n + " keys");
+    }
+  }
+
   @Test
   void theRowSumAddsLanesInOrder() {
     float[] sum = new float[3 * L];
