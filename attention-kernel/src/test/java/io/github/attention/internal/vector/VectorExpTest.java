@@ -45,7 +45,10 @@ class VectorExpTest {
 
   @Test
   void specialValues() {
-    float[] x = {Float.NEGATIVE_INFINITY, -1e30f, -86.01f, Float.NaN, 0f, -0f, -1f, -85.99f};
+    // NaNs with payloads too: the scaling must not turn any of them into a number.
+    float[] x = {Float.NEGATIVE_INFINITY, -1e30f, -86.01f, Float.NaN, Float.intBitsToFloat(0x7FC001FF),
+        Float.intBitsToFloat(0xFFFFFFFF), Float.intBitsToFloat(0x7F800001), Float.intBitsToFloat(0xFF8001FF), 0f,
+        -0f, -1f, -85.99f};
     float[] in = new float[F.length()];
     float[] out = new float[F.length()];
     for (float value : x) {
