@@ -1,10 +1,12 @@
 package io.github.attention.bench;
 
+import java.io.File;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.MalformedURLException;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,7 +28,8 @@ import java.util.Locale;
  *
  * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar
  * io.github.attention.bench.SideBySide a.jar,b.jar shape,shape,... [seconds] [threads]} (defaults 60 s, 1
- * thread; class paths within one build separated by the platform's path separator).
+ * thread; class paths within one build separated by the platform's path separator). Each build keeps its
+ * own inputs: a decode-32k shape's take 256 MiB or more per build, so give {@code -Xmx} room.
  */
 public final class SideBySide {
 
@@ -82,6 +85,10 @@ public final class SideBySide {
    * @param seconds time of the timed rounds
    * @param threads the kernel's threads (1: {@code Parallelism.single()})
    * @return the timings, build-major: all shapes of the first build, then of the second, ...
+   * @throws IllegalArgumentException if there is no build or no shape, threads or seconds are out of range,
+   *     or a build's path does not exist
+   * @throws IllegalStateException if setting a shape up fails in a build (an unknown shape id, say), naming
+   *     the build
    * @throws ReflectiveOperationException if a build lacks the bench or kernel classes
    * @throws MalformedURLException if a path cannot be a URL
    */
@@ -94,29 +101,29 @@ public final class SideBySide {
     if (threads < 1) {
       throw new IllegalArgumentException("threads: at least 1, got " + threads);
     }
+    if (!(seconds > 0) || !(warmupSeconds >= 0)) {
+      throw new IllegalArgumentException("seconds: more than 0 (warm-up: at least 0), got " + seconds + " ("
+          + warmupSeconds + ")");
+    }
     List<Runner> runners = new ArrayList<>();
     for (int b = 0; b < builds.size(); b++) {
       String build = builds.get(b);
-      String[] entries = build.split(java.io.File.pathSeparator);
+      String[] entries = build.split(File.pathSeparator);
       URL[] urls = new URL[entries.length];
       for (int i = 0; i < entries.length; i++) {
-        urls[i] = Path.of(entries[i]).toUri().toURL();
+        Path entry = Path.of(entries[i]);
+        if (!Files.exists(entry)) {
+          throw new IllegalArgumentException("build " + (b + 1) + ": no such file or directory: " + entry);
+        }
+        urls[i] = entry.toUri().toURL();
       }
       // The platform loader as parent: the JDK's modules (the Vector API among them) are shared, no class
       // of the kernel or the bench is.
       ClassLoader loader = new URLClassLoader(urls, ClassLoader.getPlatformClassLoader());
-      Class<?> shapeClass = loader.loadClass("io.github.attention.bench.Shape");
-      Class<?> problemClass = loader.loadClass("io.github.attention.bench.Problem");
-      Class<?> kernelClass = loader.loadClass("io.github.attention.kernel.AttentionKernel");
-      Class<?> parallelismClass = loader.loadClass("io.github.attention.kernel.Parallelism");
-      Object kernel = kernelClass.getMethod("vector").invoke(null);
-      Object parallelism = threads == 1 ? parallelismClass.getMethod("single").invoke(null)
-          : parallelismClass.getMethod("threads", int.class).invoke(null, threads);
-      Method run = problemClass.getMethod("run", kernelClass, parallelismClass);
-      for (String id : shapes) {
-        Object shape = shapeClass.getMethod("byId", String.class).invoke(null, id);
-        Object problem = problemClass.getMethod("of", shapeClass).invoke(null, shape);
-        runners.add(new Runner(name(b, build), id, problem, kernel, parallelism, run));
+      try {
+        runners.addAll(runners(loader, name(b, build), shapes, threads));
+      } catch (InvocationTargetException e) {
+        throw new IllegalStateException("build " + (b + 1) + " (" + build + "): " + e.getCause(), e.getCause());
       }
     }
     long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
@@ -139,6 +146,26 @@ public final class SideBySide {
       result.add(new Timings(runners.get(i).build(), runners.get(i).shape(), nanos));
     }
     return result;
+  }
+
+  /** The build's runners, one per shape, made with the build's own classes. */
+  private static List<Runner> runners(ClassLoader loader, String name, List<String> shapes, int threads)
+      throws ReflectiveOperationException {
+    Class<?> shapeClass = loader.loadClass("io.github.attention.bench.Shape");
+    Class<?> problemClass = loader.loadClass("io.github.attention.bench.Problem");
+    Class<?> kernelClass = loader.loadClass("io.github.attention.kernel.AttentionKernel");
+    Class<?> parallelismClass = loader.loadClass("io.github.attention.kernel.Parallelism");
+    Object kernel = kernelClass.getMethod("vector").invoke(null);
+    Object parallelism = threads == 1 ? parallelismClass.getMethod("single").invoke(null)
+        : parallelismClass.getMethod("threads", int.class).invoke(null, threads);
+    Method run = problemClass.getMethod("run", kernelClass, parallelismClass);
+    List<Runner> runners = new ArrayList<>();
+    for (String id : shapes) {
+      Object shape = shapeClass.getMethod("byId", String.class).invoke(null, id);
+      Object problem = problemClass.getMethod("of", shapeClass).invoke(null, shape);
+      runners.add(new Runner(name, id, problem, kernel, parallelism, run));
+    }
+    return runners;
   }
 
   /**
@@ -172,7 +199,7 @@ public final class SideBySide {
 
   /** The build's number and its first entry's file name: builds of one name (benchmarks.jar) stay apart. */
   private static String name(int index, String build) {
-    Path file = Path.of(build.split(java.io.File.pathSeparator)[0]).getFileName();
+    Path file = Path.of(build.split(File.pathSeparator)[0]).getFileName();
     return (index + 1) + ":" + (file == null ? build : file.toString());
   }
 }
